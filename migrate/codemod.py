@@ -1,0 +1,111 @@
+"""What a codemod is: its metadata next to its logic, and the context it runs in.
+
+A codemod is pure. It may `scan` the whole project snapshot first (facts shared by all files,
+as OpenRewrite's scanning recipes do), then `transform` one file at a time, returning fixes
+(atomic groups of byte edits) and findings (places a person must look at). It never raises for
+a shape it does not understand: it returns a Finding, or nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from tree_sitter import Node, Tree
+
+from migrate import rust
+from migrate.model import Edit, Finding, Fix, Safety, line_col
+from migrate.project import Crate, Project
+from migrate.version import Version
+
+GUIDE = "https://pyo3.rs/main/migration"
+
+
+@dataclass(frozen=True)
+class CodemodInfo:
+    id: str
+    summary: str
+    language: str  # "rust", "toml" or "python": which files it reads
+    safety: Safety
+    min_target: Version  # the lowest target PyO3 it applies to (its output compiles from there)
+    max_target: Version | None  # first target it no longer applies to, if any
+    guide: str  # the section of PyO3's migration guide this follows
+    docs: str  # the module docstring: what it does, an example, why it is (un)safe
+
+    def applies(self, target: Version) -> bool:
+        return target >= self.min_target and (self.max_target is None or target < self.max_target)
+
+    def wants(self, path: Path) -> bool:
+        if self.language == "rust":
+            return path.suffix == ".rs"
+        if self.language == "toml":
+            return path.name in ("Cargo.toml", "pyproject.toml")
+        return path.suffix == ".py"
+
+
+@dataclass
+class Snapshot:
+    """The project as the current pass sees it: manifests' facts plus every file's current bytes."""
+
+    project: Project
+    contents: dict[Path, bytes]
+    target_for: Callable[[Path], Version | None]
+    broken: set[Path] = field(default_factory=set)  # files skipped for bad input
+
+    def rust_files(self, crate: Crate | None = None) -> list[Path]:
+        files = crate.rust_files if crate else [f for c in self.project.crates for f in c.rust_files]
+        return [f for f in files if f in self.contents and f not in self.broken]
+
+
+@dataclass
+class Context:
+    """One file being transformed by one codemod."""
+
+    info: CodemodInfo
+    path: Path
+    source: bytes
+    target: Version
+    snapshot: Snapshot
+    facts: object = None
+    fixes: list[Fix] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    _tree: Tree | None = None
+
+    @property
+    def tree(self) -> Tree:
+        if self._tree is None:
+            self._tree = rust.parse(self.source)
+        return self._tree
+
+    @property
+    def crate(self) -> Crate | None:
+        return self.snapshot.project.crate_of(self.path)
+
+    def text(self, node: Node) -> str:
+        return rust.text(self.source, node)
+
+    def fix(self, message: str, edits: list[Edit], safety: Safety | None = None) -> None:
+        if edits:
+            self.fixes.append(Fix(self.info.id, message, tuple(edits), safety or self.info.safety))
+
+    def finding(self, at: Node | int, message: str) -> None:
+        offset = at if isinstance(at, int) else at.start_byte
+        line, col = line_col(self.source, offset)
+        self.findings.append(Finding(self.info.id, self.path, line, col, message))
+
+
+class Codemod:
+    """Base: subclasses set `info` and override `transform` (and `scan` when they need facts)."""
+
+    info: CodemodInfo
+
+    def scan(self, snapshot: Snapshot) -> object:
+        return None
+
+    def transform(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+
+def info_from_module(module_doc: str | None, **fields) -> CodemodInfo:
+    return CodemodInfo(docs=(module_doc or "").strip(), **fields)

@@ -1,0 +1,168 @@
+"""The pure core: (project facts, file bytes, codemods, target) -> per-file results.
+
+Codemods run in their fixed order, each on the previous one's output. Each one first scans the
+whole current snapshot (cross-file facts), then transforms file by file. Fixes that overlap an
+earlier fix wait for the next pass; a file whose edits would not re-parse keeps its previous
+bytes and says so. Passes repeat until nothing changes (or the cap is hit).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst
+
+from migrate import rust
+from migrate.codemod import Codemod, Context, Snapshot
+from migrate.model import FileResult, Fix, Safety, apply_edits, line_col
+from migrate.project import Project
+from migrate.version import Version
+
+MAX_PASSES = 5
+
+
+@dataclass(frozen=True)
+class Options:
+    target: Version | None = None  # None: each crate's own PyO3 version
+    include_unsafe: bool = False
+
+
+def target_resolver(project: Project, options: Options):
+    """Which target PyO3 applies to a file: the override, else its crate's own version."""
+    versions = [c.pyo3_version for c in project.pyo3_crates() if c.pyo3_version]
+    fallback = options.target or (min(versions) if versions else None)
+
+    def target_for(path: Path) -> Version | None:
+        if options.target is not None:
+            return options.target
+        crate = project.crate_of(path)
+        if crate is not None and crate.pyo3_version is not None:
+            return crate.pyo3_version
+        return fallback
+
+    return target_for
+
+
+def syntax_problem(path: Path, source: bytes) -> str | None:
+    """Why a file cannot be worked on as it is (None when it can)."""
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 (byte {exc.start})"
+    return _parse_error(path, source)
+
+
+def _parse_error(path: Path, source: bytes) -> str | None:
+    if path.suffix == ".rs":
+        node = rust.first_error(rust.parse(source))
+        if node is None:
+            return None
+        line, col = line_col(source, node.start_byte)
+        return f"syntax error at {line}:{col}"
+    if path.suffix == ".toml":
+        try:
+            tomllib.loads(source.decode("utf-8-sig"))
+        except tomllib.TOMLDecodeError as exc:
+            return f"TOML syntax error: {exc}"
+        return None
+    if path.suffix == ".py":
+        try:
+            libcst.parse_module(source)
+        except libcst.ParserSyntaxError as exc:
+            return f"syntax error at {exc.raw_line}:{exc.raw_column + 1}"
+    return None
+
+
+def _select_fixes(fixes: list[Fix], include_unsafe: bool) -> tuple[list[Fix], list[Fix], list[Fix]]:
+    """(to apply now, held back as unsafe, deferred because they overlap an earlier fix)."""
+    chosen: list[Fix] = []
+    held: list[Fix] = []
+    deferred: list[Fix] = []
+    for fix in fixes:
+        if fix.safety is Safety.DISPLAY_ONLY or (fix.safety is Safety.UNSAFE and not include_unsafe):
+            held.append(fix)
+        elif any(fix.overlaps(other) for other in chosen):
+            deferred.append(fix)
+        else:
+            chosen.append(fix)
+    return chosen, held, deferred
+
+
+def _apply_gated(path: Path, source: bytes, fixes: list[Fix]) -> tuple[bytes, list[Fix], list[Fix]]:
+    """Apply fixes; drop those whose output does not re-parse. Returns (bytes, applied, dropped)."""
+    edits = [e for fix in fixes for e in fix.edits]
+    candidate = apply_edits(source, edits)
+    if _parse_error(path, candidate) is None:
+        return candidate, fixes, []
+    applied, dropped = [], []
+    current_fixes: list[Fix] = []
+    for fix in fixes:  # keep the largest prefix-free set that still parses, one fix at a time
+        trial = current_fixes + [fix]
+        out = apply_edits(source, [e for f in trial for e in f.edits])
+        if _parse_error(path, out) is None:
+            current_fixes = trial
+            applied.append(fix)
+        else:
+            dropped.append(fix)
+    return apply_edits(source, [e for f in current_fixes for e in f.edits]), applied, dropped
+
+
+def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options) -> list[FileResult]:
+    """Migrate in memory. `contents` maps project-relative paths to their bytes as read."""
+    target_for = target_resolver(project, options)
+    results = {path: FileResult(path, data, data) for path, data in contents.items()}
+    broken = set()
+    for path, data in contents.items():
+        problem = syntax_problem(path, data)
+        if problem is not None:
+            broken.add(path)
+            results[path].skipped.append(problem)
+    current = dict(contents)
+    final_findings: dict[Path, list] = {}
+    for _ in range(MAX_PASSES):
+        changed = False
+        final_findings = {}
+        for codemod in codemods:
+            snapshot = Snapshot(project, current, target_for, broken)
+            facts = codemod.scan(snapshot)
+            for path in sorted(current):
+                if path in broken or not codemod.info.wants(path):
+                    continue
+                target = target_for(path)
+                if target is None or not codemod.info.applies(target):
+                    continue
+                ctx = Context(codemod.info, path, current[path], target, snapshot, facts)
+                codemod.transform(ctx)
+                final_findings.setdefault(path, []).extend(ctx.findings)
+                chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
+                result = results[path]
+                for fix in held:
+                    if fix not in result.held_back:
+                        result.held_back.append(fix)
+                if not chosen:
+                    continue
+                new, applied, dropped = _apply_gated(path, current[path], chosen)
+                for fix in dropped:
+                    result.skipped.append(f"{fix.codemod}: edit dropped, it would not re-parse ({fix.message})")
+                if new != current[path]:
+                    current[path] = new
+                    result.applied.extend(applied)
+                    changed = True
+        if not changed:
+            break
+    for path, result in results.items():
+        result.after = current[path]
+        result.findings = _dedupe(final_findings.get(path, []))
+    return [results[p] for p in sorted(results)]
+
+
+def _dedupe(findings: list) -> list:
+    seen, out = set(), []
+    for f in findings:
+        key = (f.codemod, f.line, f.column, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

@@ -1,0 +1,198 @@
+"""Scan phase: what a project is made of, read from its manifests.
+
+`discover(root)` reads the disk once and returns a Project value: its crates (with their PyO3
+requirement, locked version and features), their Rust files, and the maturin Python package.
+The codemods decide on these facts; they never read the disk themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrate.version import Version, same_line
+
+SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
+
+
+class ProjectError(Exception):
+    """A project that cannot be read: the message names the file."""
+
+
+@dataclass
+class Crate:
+    name: str
+    manifest: Path  # Cargo.toml, relative to the project root
+    requirement: str | None  # the pyo3 requirement string, e.g. "0.22.6" or "=0.25"
+    requirement_manifest: Path | None  # where that string lives (the workspace root for `workspace = true`)
+    locked: Version | None  # from Cargo.lock, when it agrees with the requirement's release line
+    features: list[str]
+    rust_files: list[Path] = field(default_factory=list)
+
+    @property
+    def directory(self) -> Path:
+        return self.manifest.parent
+
+    @property
+    def pyo3_version(self) -> Version | None:
+        """The lowest PyO3 the crate builds with: the locked one, else the requirement's floor."""
+        if self.locked is not None:
+            return self.locked
+        return Version.parse(self.requirement) if self.requirement else None
+
+
+@dataclass
+class PythonPackage:
+    pyproject: Path
+    module_name: str | None
+    python_source: Path | None
+    features: list[str]
+
+
+@dataclass
+class Project:
+    root: Path
+    crates: list[Crate]
+    python: list[PythonPackage]
+    python_files: list[Path]
+    manifests: list[Path]  # every Cargo.toml and pyproject.toml the tool may edit
+
+    def crate_of(self, path: Path) -> Crate | None:
+        best = None
+        for crate in self.crates:
+            if path.is_relative_to(crate.directory) and (
+                best is None or len(crate.directory.parts) > len(best.directory.parts)
+            ):
+                best = crate
+        return best
+
+    def pyo3_crates(self) -> list[Crate]:
+        return [c for c in self.crates if c.requirement is not None]
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read TOML: {exc}") from exc
+
+
+def _walk_files(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            found.append(Path(dirpath, name))
+    return found
+
+
+def _pyo3_entry(manifest: dict) -> object | None:
+    for table in ("dependencies", "build-dependencies", "dev-dependencies"):
+        entry = manifest.get(table, {}).get("pyo3")
+        if entry is not None:
+            return entry
+    for target in manifest.get("target", {}).values():
+        entry = target.get("dependencies", {}).get("pyo3")
+        if entry is not None:
+            return entry
+    return None
+
+
+def _requirement(entry: object) -> tuple[str | None, list[str], bool]:
+    """(version requirement, features, inherits from the workspace)."""
+    if isinstance(entry, str):
+        return entry, [], False
+    if isinstance(entry, dict):
+        return entry.get("version"), list(entry.get("features", [])), bool(entry.get("workspace"))
+    return None, [], False
+
+
+def _locked_pyo3(lock_path: Path) -> Version | None:
+    if not lock_path.is_file():
+        return None
+    versions = [
+        Version.parse(pkg["version"])
+        for pkg in _read_toml(lock_path).get("package", [])
+        if pkg.get("name") == "pyo3"
+    ]
+    return min(versions) if versions else None
+
+
+def _workspace_root(manifest_path: Path, manifests: dict[Path, dict]) -> Path | None:
+    for parent in manifest_path.parents[1:]:
+        candidate = parent / "Cargo.toml"
+        if candidate in manifests and "workspace" in manifests[candidate]:
+            return candidate
+    return None
+
+
+def discover(root: Path) -> Project:
+    """Read the manifests under root. Paths in the result are relative to root."""
+    root = root.resolve()
+    files = _walk_files(root)
+    cargo_paths = [f for f in files if f.name == "Cargo.toml"]
+    manifests = {p: _read_toml(p) for p in cargo_paths}
+    crates: list[Crate] = []
+    for path, manifest in manifests.items():
+        if "package" not in manifest:
+            continue  # a virtual workspace manifest
+        requirement, features, inherited = _requirement(_pyo3_entry(manifest))
+        requirement_manifest = path if requirement else None
+        workspace = _workspace_root(path, manifests)
+        if inherited and workspace is not None:
+            ws_req, ws_features, _ = _requirement(
+                manifests[workspace].get("workspace", {}).get("dependencies", {}).get("pyo3")
+            )
+            requirement, requirement_manifest = ws_req, workspace
+            features = ws_features + features
+        lock_dir = (workspace or path).parent
+        locked = _locked_pyo3(lock_dir / "Cargo.lock")
+        if locked is not None and requirement and not same_line(locked, Version.parse(requirement)):
+            locked = None  # a stale lock: the manifest asks for another release line
+        crates.append(
+            Crate(
+                name=str(manifest["package"].get("name", path.parent.name)),
+                manifest=path.relative_to(root),
+                requirement=requirement,
+                requirement_manifest=requirement_manifest.relative_to(root) if requirement_manifest else None,
+                locked=locked,
+                features=features,
+            )
+        )
+    for f in files:
+        if f.suffix == ".rs":
+            rel = f.relative_to(root)
+            owner = _owning_crate(crates, rel)
+            if owner is not None:
+                owner.rust_files.append(rel)
+    python = []
+    for f in files:
+        if f.name == "pyproject.toml":
+            maturin = _read_toml(f).get("tool", {}).get("maturin")
+            if maturin is None:
+                continue
+            source = maturin.get("python-source")
+            python.append(
+                PythonPackage(
+                    pyproject=f.relative_to(root),
+                    module_name=maturin.get("module-name"),
+                    python_source=(f.parent / source).relative_to(root) if source else None,
+                    features=list(maturin.get("features", [])),
+                )
+            )
+    python_files = [f.relative_to(root) for f in files if f.suffix == ".py"]
+    edit_manifests = [p.relative_to(root) for p in cargo_paths] + [pkg.pyproject for pkg in python]
+    return Project(root, sorted(crates, key=lambda c: str(c.manifest)), python, python_files, edit_manifests)
+
+
+def _owning_crate(crates: list[Crate], path: Path) -> Crate | None:
+    owners = [c for c in crates if path.is_relative_to(c.directory)]
+    return max(owners, key=lambda c: len(c.directory.parts), default=None)
+
+
+def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture") -> Project:
+    """A one-crate project made up in memory (fixtures, snippets): no disk involved."""
+    crate = Crate(name, Path("Cargo.toml"), pyo3, Path("Cargo.toml"), None, [], list(rust_files))
+    return Project(Path("."), [crate], [], [], [Path("Cargo.toml")])

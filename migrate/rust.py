@@ -1,0 +1,339 @@
+"""tree-sitter-rust helpers: parsing, walking, `use` trees, name resolution and `use` editing.
+
+Everything here works on bytes and returns values; nothing touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+import tree_sitter_rust
+from tree_sitter import Language, Node, Parser, Tree
+
+from migrate.model import Edit
+
+RUST = Language(tree_sitter_rust.language())
+_PARSER = Parser(RUST)
+
+# Nodes whose `use` declarations are visible to the nodes inside them.
+_BLOCK_SCOPES = {"block"}
+_MODULE_SCOPES = {"source_file", "declaration_list"}  # declaration_list only when it is a mod body
+_DEFINITIONS = {"struct_item", "enum_item", "type_item", "union_item", "trait_item"}
+
+
+@lru_cache(maxsize=512)
+def parse(source: bytes) -> Tree:
+    return _PARSER.parse(source)
+
+
+def text(source: bytes, node: Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """All nodes below (and including) node, in source order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def error_count(tree: Tree) -> int:
+    return sum(1 for n in walk(tree.root_node) if n.is_error or n.is_missing)
+
+
+def first_error(tree: Tree) -> Node | None:
+    return next((n for n in walk(tree.root_node) if n.is_error or n.is_missing), None)
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def in_macro(node: Node) -> Node | None:
+    """The macro invocation or macro_rules! definition node is inside, if any."""
+    for a in ancestors(node):
+        if a.type in ("macro_invocation", "macro_definition"):
+            return a
+    return None
+
+
+def path_segments(source: bytes, node: Node) -> tuple[str, ...]:
+    """`::pyo3 :: sync::X` -> ("pyo3", "sync", "X")."""
+    return tuple(s.strip() for s in text(source, node).split("::") if s.strip())
+
+
+def is_module_scope(node: Node) -> bool:
+    if node.type == "source_file":
+        return True
+    return node.type == "declaration_list" and node.parent is not None and node.parent.type == "mod_item"
+
+
+def is_scope(node: Node) -> bool:
+    return node.type in _BLOCK_SCOPES or is_module_scope(node)
+
+
+def scope_of(node: Node) -> Node:
+    for a in ancestors(node):
+        if is_scope(a):
+            return a
+    raise ValueError("node outside any scope")
+
+
+# ---------------------------------------------------------------------------------------- use trees
+
+
+@dataclass(frozen=True)
+class UseLeaf:
+    """One imported name of a `use` declaration, e.g. `GILOnceCell as Cell` in a group."""
+
+    path: tuple[str, ...]  # full path; a glob ends with "*"
+    alias: str | None
+    node: Node  # the leaf inside the use tree (identifier, scoped_identifier, use_as_clause, use_wildcard)
+    name_node: Node | None  # the identifier holding the last path segment (None for a glob)
+    declaration: Node  # the use_declaration
+
+    @property
+    def local_name(self) -> str:
+        return self.alias or self.path[-1]
+
+    @property
+    def is_glob(self) -> bool:
+        return self.path[-1] == "*"
+
+    @property
+    def standalone(self) -> bool:
+        """The leaf is the whole argument of its declaration (`use a::b::C;`)."""
+        return self.node.parent is not None and self.node.parent.id == self.declaration.id
+
+
+def _last_identifier(node: Node) -> Node:
+    if node.type in ("scoped_identifier", "scoped_type_identifier"):
+        return node.child_by_field_name("name")
+    return node
+
+
+def _expand(source: bytes, node: Node, prefix: tuple[str, ...], decl: Node) -> Iterator[UseLeaf]:
+    kind = node.type
+    if kind in ("identifier", "scoped_identifier", "crate", "self", "super", "metavariable"):
+        segs = path_segments(source, node)
+        if segs == ("self",) and prefix:
+            yield UseLeaf(prefix, None, node, None, decl)  # `use a::b::{self}` imports b
+        else:
+            yield UseLeaf(prefix + segs, None, node, _last_identifier(node), decl)
+    elif kind == "use_as_clause":
+        path = node.child_by_field_name("path")
+        alias = node.child_by_field_name("alias")
+        yield UseLeaf(prefix + path_segments(source, path), text(source, alias), node, _last_identifier(path), decl)
+    elif kind == "use_wildcard":
+        inner = [c for c in node.named_children]
+        segs = path_segments(source, inner[0]) if inner else ()
+        yield UseLeaf(prefix + segs + ("*",), None, node, None, decl)
+    elif kind == "scoped_use_list":
+        path = node.child_by_field_name("path")
+        lst = node.child_by_field_name("list")
+        segs = path_segments(source, path) if path is not None else ()
+        yield from _expand(source, lst, prefix + segs, decl)
+    elif kind == "use_list":
+        for child in node.named_children:
+            if child.type not in ("line_comment", "block_comment"):
+                yield from _expand(source, child, prefix, decl)
+
+
+def use_leaves(source: bytes, declaration: Node) -> list[UseLeaf]:
+    arg = declaration.child_by_field_name("argument")
+    return list(_expand(source, arg, (), declaration)) if arg is not None else []
+
+
+@dataclass
+class FileIndex:
+    """The `use` leaves and local type definitions of one file, by scope, for name resolution."""
+
+    source: bytes
+    tree: Tree
+    uses: dict[int, list[UseLeaf]]  # scope node id -> leaves declared directly in that scope
+    definitions: dict[int, set[str]]  # module scope node id -> names of types defined there
+
+    @classmethod
+    def build(cls, source: bytes, tree: Tree | None = None) -> "FileIndex":
+        tree = tree or parse(source)
+        uses: dict[int, list[UseLeaf]] = {}
+        definitions: dict[int, set[str]] = {}
+        for node in walk(tree.root_node):
+            if node.type == "use_declaration" and node.parent is not None and is_scope(node.parent):
+                uses.setdefault(node.parent.id, []).extend(use_leaves(source, node))
+            elif node.type in _DEFINITIONS and node.parent is not None and is_module_scope(node.parent):
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    definitions.setdefault(node.parent.id, set()).add(text(source, name))
+        return cls(source, tree, uses, definitions)
+
+    def all_leaves(self) -> Iterator[UseLeaf]:
+        for leaves in self.uses.values():
+            yield from leaves
+
+    def resolve(self, node: Node, name: str, glob_provides) -> tuple[str, ...] | None:
+        """The full path `name` refers to at `node`, or None when nothing here says.
+
+        Paths of the crate's own items start with "crate". `glob_provides(prefix, name)` tells
+        whether a glob import of `prefix` brings `name` in (we only know PyO3's modules).
+        """
+        for scope in [a for a in ancestors(node) if is_scope(a)]:
+            leaves = self.uses.get(scope.id, [])
+            for leaf in leaves:
+                if not leaf.is_glob and leaf.local_name == name:
+                    return leaf.path
+            if is_module_scope(scope) and name in self.definitions.get(scope.id, set()):
+                return ("crate", "<local>", name)
+            for leaf in leaves:
+                if leaf.is_glob and glob_provides(leaf.path[:-1], name):
+                    return leaf.path[:-1] + (name,)
+            if is_module_scope(scope):
+                # `use super::*` sees the parent module's names (imports included); a module
+                # in a file of its own resolves in another file, which the caller handles.
+                if not any(leaf.is_glob and leaf.path[:-1] in (("super",), ("crate",)) for leaf in leaves):
+                    return None
+        return None
+
+    def leaf_for(self, node: Node, name: str) -> UseLeaf | None:
+        """The explicit (non-glob) use leaf that brings `name` into scope at node."""
+        for scope in [a for a in ancestors(node) if is_scope(a)]:
+            for leaf in self.uses.get(scope.id, []):
+                if not leaf.is_glob and leaf.local_name == name:
+                    return leaf
+            if is_module_scope(scope):
+                return None
+        return None
+
+    def scope_imports(self, scope: Node, path: tuple[str, ...]) -> bool:
+        """Whether scope (or an enclosing one up to its module) imports `path` under its own name."""
+        chain = [scope] + [a for a in ancestors(scope) if is_scope(a)]
+        for s in chain:
+            for leaf in self.uses.get(s.id, []):
+                if leaf.path == path and leaf.alias is None:
+                    return True
+                if leaf.is_glob and leaf.path[:-1] == path[:-1]:
+                    return True
+            if is_module_scope(s):
+                return False
+        return False
+
+
+# ------------------------------------------------------------------------------------- use editing
+
+
+def line_ending(source: bytes) -> bytes:
+    return b"\r\n" if b"\r\n" in source else b"\n"
+
+
+def _line_start(source: bytes, offset: int) -> int:
+    return source.rfind(b"\n", 0, offset) + 1
+
+
+def _indent_at(source: bytes, offset: int) -> bytes:
+    start = _line_start(source, offset)
+    line = source[start:offset]
+    return line[: len(line) - len(line.lstrip(b" \t"))]
+
+
+def _whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole lines when nothing else shares them."""
+    line_start = _line_start(source, start)
+    line_end = source.find(b"\n", end)
+    line_end = len(source) if line_end == -1 else line_end + 1
+    if source[line_start:start].strip() or source[end:line_end].strip():
+        return start, end
+    return line_start, line_end
+
+
+def remove_use_leaf(source: bytes, leaf: UseLeaf) -> list[Edit]:
+    """Edits that remove one leaf from its use tree, keeping commas and braces tidy.
+
+    A leaf alone in its declaration removes the declaration (and its line); a leaf alone in a
+    group removes the group from its parent list, recursively; a one-line group left with a
+    single item loses its braces (`sync::{A, B}` -> `sync::B`).
+    """
+    node = leaf.node
+    while True:
+        parent = node.parent
+        if parent is None or parent.type == "use_declaration":
+            start, end = _whole_lines(source, leaf.declaration.start_byte, leaf.declaration.end_byte)
+            return [Edit(start, end, b"")]
+        if parent.type == "use_list":
+            items = _list_items(parent)
+            if len(items) > 1:
+                return [_remove_list_item(source, parent, node, items)]
+        node = parent
+
+
+def _list_items(use_list: Node) -> list[Node]:
+    return [c for c in use_list.named_children if c.type not in ("line_comment", "block_comment")]
+
+
+def _remove_list_item(source: bytes, use_list: Node, item: Node, items: list[Node]) -> Edit:
+    one_line = b"\n" not in source[use_list.start_byte : use_list.end_byte]
+    has_comment = len(items) != len(use_list.named_children)
+    if len(items) == 2 and one_line and not has_comment and use_list.parent.type == "scoped_use_list":
+        (other,) = [i for i in items if i.id != item.id]
+        if other.type != "self":
+            return Edit(use_list.start_byte, use_list.end_byte, source[other.start_byte : other.end_byte])
+    children = use_list.children
+    index = next(i for i, c in enumerate(children) if c.id == item.id)
+    comma_after = children[index + 1] if children[index + 1].type == "," else None
+    following = children[index + 2] if comma_after is not None else children[index + 1]
+    if following.type != "}":
+        # `A, ITEM, B` -> `A, B` (on one line or across lines: ITEM's indentation stays B's)
+        return Edit(item.start_byte, following.start_byte, b"")
+    end = comma_after.end_byte if comma_after is not None else item.end_byte
+    start, wide_end = _whole_lines(source, item.start_byte, end)
+    if start != item.start_byte:
+        return Edit(start, wide_end, b"")  # the last item had a line of its own
+    previous_comma = children[index - 1]
+    if previous_comma.type == ",":
+        # `A, ITEM}` -> `A}`; `A, ITEM,}` -> `A,}`
+        return Edit(previous_comma.start_byte, item.end_byte, b"")
+    return Edit(item.start_byte, end, b"")
+
+
+def rename_leaf(leaf: UseLeaf, new_name: str) -> Edit:
+    assert leaf.name_node is not None
+    return Edit(leaf.name_node.start_byte, leaf.name_node.end_byte, new_name.encode())
+
+
+def add_uses(source: bytes, scope: Node, use_paths: list[str]) -> Edit:
+    """An edit inserting `use <path>;` lines into scope, after its last `use` (or at its top)."""
+    eol = line_ending(source)
+    decls = [c for c in scope.named_children if c.type == "use_declaration"]
+    if decls:
+        last = decls[-1]
+        indent = _indent_at(source, last.start_byte)
+        lines = b"".join(indent + f"use {p};".encode() + eol for p in use_paths)
+        line_end = source.find(b"\n", last.end_byte)
+        if line_end == -1:  # the last line of a file without a final newline
+            return Edit(len(source), len(source), eol + lines[: -len(eol)])
+        return Edit(line_end + 1, line_end + 1, lines)
+    # no `use` yet: after inner attributes and inner doc comments at the top of the scope
+    anchor = scope.start_byte if scope.type == "source_file" else scope.start_byte + 1
+    first_item = None
+    for child in scope.named_children:
+        if child.type == "inner_attribute_item" or (
+            child.type == "line_comment" and text(source, child).startswith("//!")
+        ):
+            anchor = child.end_byte
+            continue
+        first_item = child
+        break
+    if first_item is None:
+        line_end = source.find(b"\n", anchor)
+        at = len(source) if line_end == -1 else line_end + 1
+        return Edit(at, at, b"".join(f"use {p};".encode() + eol for p in use_paths))
+    indent = _indent_at(source, first_item.start_byte)
+    at = max(_line_start(source, first_item.start_byte), anchor)
+    lines = b"".join(indent + f"use {p};".encode() + eol for p in use_paths)
+    return Edit(at, at, lines + (eol if scope.type == "source_file" else b""))
