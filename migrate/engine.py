@@ -118,7 +118,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
         problem = syntax_problem(path, data)
         if problem is not None:
             broken.add(path)
-            results[path].skipped.append(problem)
+            results[path].input_error = problem
     current = dict(contents)
     final_findings: dict[Path, list] = {}
     for _ in range(MAX_PASSES):

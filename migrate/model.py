@@ -65,7 +65,8 @@ class FileResult:
     applied: list[Fix] = field(default_factory=list)
     held_back: list[Fix] = field(default_factory=list)  # unsafe fixes not asked for
     findings: list[Finding] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # reasons a codemod left the file alone
+    skipped: list[str] = field(default_factory=list)  # edits a codemod dropped, with the reason
+    input_error: str | None = None  # why the file could not be worked on at all (bad input)
 
     @property
     def changed(self) -> bool:

@@ -1,0 +1,195 @@
+"""The command line: parse, call the runner, render, exit. No migration logic lives here."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import codemods
+from migrate import engine, report
+from migrate.apply import git_state
+from migrate.runner import RunResult, migrate_path, write_changes
+from migrate.version import Version
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Migrate PyO3 crates and their Python packages off GIL-era APIs.",
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Project roots (directories holding Cargo.toml).")]
+TargetOpt = Annotated[
+    Optional[str],
+    typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z); default: each crate's own."),
+]
+CodemodOpt = Annotated[
+    Optional[list[str]], typer.Option("--codemod", "-c", help="Run only this codemod (repeatable); see `list`.")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True)
+    return typer.Exit(report.EXIT_ERROR)
+
+
+def _options(target: str | None, unsafe: bool) -> engine.Options:
+    if target is None:
+        return engine.Options(include_unsafe=unsafe)
+    try:
+        return engine.Options(target=Version.parse(target), include_unsafe=unsafe)
+    except ValueError:
+        raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
+
+
+def _selected(ids: list[str] | None):
+    try:
+        return codemods.select(ids)
+    except KeyError as exc:
+        raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
+
+
+def _run_all(paths: list[Path], ids, target, unsafe) -> list[RunResult]:
+    selected = _selected(ids)
+    options = _options(target, unsafe)
+    return [migrate_path(p, selected, options) for p in paths]
+
+
+def _print_errors(results: list[RunResult]) -> None:
+    for r in results:
+        for line in r.errors:
+            err.print(f"[red]error:[/red] {line}", markup=True)
+
+
+def _print_text_report(results: list[RunResult]) -> None:
+    for r in results:
+        for line in report.summary_lines(r):
+            err.print(line, markup=False)
+        for line in report.finding_lines(r):
+            err.print(line, markup=False, style="yellow")
+    _print_errors(results)
+
+
+@app.command()
+def diff(
+    paths: PathsArg,
+    target_pyo3: TargetOpt = None,
+    codemod: CodemodOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything would change.")] = False,
+    output_format: FormatOpt = Format.text,
+    unsafe: UnsafeOpt = False,
+) -> None:
+    """Show what would change, as a unified diff (`git apply` accepts it); write nothing."""
+    results = _run_all(paths, codemod, target_pyo3, unsafe)
+    if output_format is Format.json:
+        typer.echo(report.to_json(results))
+    else:
+        out = sys.stdout.buffer
+        for r in results:
+            out.write(report.diff_text(r))
+        out.flush()
+        _print_text_report(results)
+    raise typer.Exit(report.exit_code(results, check=check))
+
+
+@app.command()
+def apply(
+    paths: PathsArg,
+    target_pyo3: TargetOpt = None,
+    codemod: CodemodOpt = None,
+    allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Write even with uncommitted changes.")] = False,
+    allow_no_vcs: Annotated[bool, typer.Option("--allow-no-vcs", help="Write even outside a git repository.")] = False,
+    output_format: FormatOpt = Format.text,
+    unsafe: UnsafeOpt = False,
+) -> None:
+    """Rewrite the files in place (atomically, keeping their mode)."""
+    for path in paths:
+        if not path.is_dir():
+            raise _fail(f"{path}: not a directory (give the project's root)")
+        inside, dirty = git_state(path)
+        if not inside and not allow_no_vcs:
+            raise _fail(f"{path}: not inside a git repository; commit it first, or pass --allow-no-vcs")
+        if dirty and not allow_dirty:
+            raise _fail(
+                f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
+                "commit or stash them, or pass --allow-dirty"
+            )
+    results = _run_all(paths, codemod, target_pyo3, unsafe)
+    for r in results:
+        write_changes(r)
+    if output_format is Format.json:
+        typer.echo(report.to_json(results, written=True))
+    else:
+        _print_text_report(results)
+        written = sum(len(r.written) for r in results)
+        err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
+    raise typer.Exit(report.exit_code(results, check=False))
+
+
+@app.command()
+def scan(
+    paths: PathsArg,
+    target_pyo3: TargetOpt = None,
+    codemod: CodemodOpt = None,
+    output_format: FormatOpt = Format.text,
+) -> None:
+    """List what needs a person (file:line:col, codemod id, reason) and what would change."""
+    results = _run_all(paths, codemod, target_pyo3, False)
+    if output_format is Format.json:
+        typer.echo(report.to_json(results))
+    else:
+        for r in results:
+            for line in report.finding_lines(r):
+                typer.echo(line)
+            if r.project is not None:
+                for crate in r.project.pyo3_crates():
+                    err.print(f"{crate.manifest}: crate {crate.name}, pyo3 {crate.requirement} "
+                              f"(builds with {crate.pyo3_version})", markup=False)
+            changed = len(r.changed)
+            err.print(f"{r.root}: {changed} file{'s' if changed != 1 else ''} would change, "
+                      f"{len(r.findings)} finding{'s' if len(r.findings) != 1 else ''}", markup=False)
+        _print_errors(results)
+    raise typer.Exit(report.exit_code(results, check=False))
+
+
+@app.command("list")
+def list_codemods() -> None:
+    """List the codemods, in the order they run."""
+    table = Table("id", "files", "safety", "targets", "summary")
+    for c in codemods.REGISTRY:
+        info = c.info
+        span = f">= {info.min_target.major}.{info.min_target.minor}" + (f".{info.min_target.patch}" if info.min_target.patch else "")
+        if info.max_target is not None:
+            span += f", < {info.max_target.major}.{info.max_target.minor}"
+        table.add_row(info.id, info.language, info.safety.value, span, info.summary)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def explain(codemod_id: Annotated[str, typer.Argument(help="A codemod id from `list`.")]) -> None:
+    """Show a codemod's documentation."""
+    try:
+        info = codemods.by_id(codemod_id).info
+    except KeyError:
+        raise _fail(f"unknown codemod {codemod_id!r} (see `pyo3-migrate list`)") from None
+    typer.echo(f"{info.id} ({info.safety.value}; targets >= {info.min_target})\n")
+    typer.echo(info.docs)
+    typer.echo(f"\nPyO3 migration guide: {info.guide}")
+
+
+def main() -> None:
+    app()

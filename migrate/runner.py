@@ -1,0 +1,90 @@
+"""Runs the engine over a project on disk: read every file once, migrate in memory, maybe write.
+
+The only module besides apply.py and cli.py that touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migrate import engine
+from migrate.apply import ApplyError, write_atomic
+from migrate.codemod import Codemod
+from migrate.model import FileResult
+from migrate.project import Project, ProjectError, discover
+
+
+@dataclass
+class RunResult:
+    root: Path
+    project: Project | None
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line each, naming the file
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileResult]:
+        return [f for f in self.files if f.changed]
+
+    @property
+    def findings(self):
+        return [finding for f in self.files for finding in f.findings]
+
+    def display_path(self, path: Path) -> Path:
+        """path as the user should see it: relative to the current directory when the project is
+        below it, else relative to the project root (diffs then apply from the project root)."""
+        try:
+            return (self.root / path).relative_to(Path.cwd().resolve())
+        except ValueError:
+            return path
+
+
+def _read_inputs(root: Path, project: Project, errors: list[str]) -> dict[Path, bytes]:
+    contents: dict[Path, bytes] = {}
+    wanted = [f for c in project.crates for f in c.rust_files] + project.manifests + project.python_files
+    for rel in sorted(set(wanted)):
+        absolute = root / rel
+        if absolute.is_symlink():
+            target = absolute.resolve()
+            if not target.is_relative_to(root):
+                errors.append(f"{absolute}: symlink to a file outside the project ({target}); left alone")
+                continue
+        try:
+            contents[rel] = absolute.read_bytes()
+        except OSError as exc:
+            errors.append(f"{absolute}: cannot read: {exc.strerror}")
+    return contents
+
+
+def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options) -> RunResult:
+    root = path.resolve()
+    result = RunResult(root, None)
+    if not root.is_dir():
+        result.errors.append(f"{path}: not a directory (give the project's root)")
+        return result
+    try:
+        project = discover(root)
+    except ProjectError as exc:
+        result.errors.append(str(exc))
+        return result
+    result.project = project
+    if not project.pyo3_crates():
+        result.errors.append(f"{path}: no crate depending on pyo3 found")
+        return result
+    contents = _read_inputs(root, project, result.errors)
+    result.files = engine.run(project, contents, codemods, options)
+    for f in result.files:
+        if f.input_error is not None:
+            result.errors.append(f"{root / f.path}: {f.input_error}; file left alone")
+    return result
+
+
+def write_changes(result: RunResult) -> None:
+    """Write every changed file atomically; a file that changed since it was read is refused."""
+    for f in result.changed:
+        try:
+            write_atomic(result.root / f.path, f.before, f.after)
+            result.written.append(f.path)
+        except ApplyError as exc:
+            result.errors.append(str(exc))
