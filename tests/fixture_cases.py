@@ -1,0 +1,87 @@
+"""Discovery and running of codemod fixtures (shared by the fixture tests and the meta tests).
+
+A case is either a file pair or a directory:
+    tests/fixtures/<codemod-id>/<case>.before.rs   [+ <case>.after.rs]   [+ <case>.toml]
+    tests/fixtures/<codemod-id>/<case>/before/...  [+ <case>/after/...]  [+ <case>/case.toml]
+No `after` means "must not change". The optional TOML holds:
+    target = "0.26"            # --target-pyo3 (default "0.26")
+    pyo3 = "0.22.6"            # the crate's own requirement (default "0.22.6")
+    codemods = ["clone-ref"]   # what runs (default: the directory's codemod)
+    unsafe = false             # apply unsafe fixes
+    findings = ["text", ...]   # each must be part of a finding's "codemod: message" (in order)
+    no_findings = true         # assert there is none (default: only when `findings` is absent... see below)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import codemods
+from migrate import engine
+from migrate.model import FileResult
+from migrate.project import single_crate
+from migrate.version import Version
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Case:
+    codemod: str
+    name: str
+    before: dict[Path, bytes]
+    after: dict[Path, bytes] | None
+    options: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.codemod}/{self.name}"
+
+    @property
+    def changes(self) -> bool:
+        return self.after is not None and self.after != self.before
+
+
+_FILE_FOR_EXTENSION = {
+    "rs": Path("src/lib.rs"),
+    "toml": Path("Cargo.toml"),
+    "pyproject.toml": Path("pyproject.toml"),
+    "py": Path("python/pkg/module.py"),
+}
+
+
+def _tree(root: Path) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def discover_cases() -> list[Case]:
+    cases = []
+    for directory in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        for entry in sorted(directory.iterdir()):
+            if entry.is_dir():
+                options = tomllib.loads((entry / "case.toml").read_text()) if (entry / "case.toml").exists() else {}
+                after = _tree(entry / "after") if (entry / "after").is_dir() else None
+                cases.append(Case(directory.name, entry.name, _tree(entry / "before"), after, options))
+            elif ".before." in entry.name:
+                name, _, ext = entry.name.partition(".before.")
+                path = _FILE_FOR_EXTENSION.get(ext, Path(f"file.{ext}"))
+                after_file = entry.with_name(f"{name}.after.{ext}")
+                toml_file = entry.with_name(f"{name}.toml")
+                options = tomllib.loads(toml_file.read_text()) if toml_file.exists() else {}
+                after = {path: after_file.read_bytes()} if after_file.exists() else None
+                cases.append(Case(directory.name, name, {path: entry.read_bytes()}, after, options))
+    return cases
+
+
+def run_case(case: Case, files: dict[Path, bytes] | None = None) -> list[FileResult]:
+    files = case.before if files is None else files
+    rust_files = [p for p in files if p.suffix == ".rs"]
+    project = single_crate(rust_files, case.options.get("pyo3", "0.22.6"))
+    selected = codemods.select(case.options.get("codemods", [case.codemod]))
+    options = engine.Options(
+        target=Version.parse(case.options.get("target", "0.26")),
+        include_unsafe=case.options.get("unsafe", False),
+    )
+    return engine.run(project, dict(files), selected, options)

@@ -1,0 +1,146 @@
+"""The command line, through typer's runner, on a real git repository in a temp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from migrate.cli import app
+from tests.conftest import git
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_list_names_every_codemod():
+    result = invoke("list")
+    assert result.exit_code == 0
+    for codemod_id in ("clone-ref", "once-lock", "manifest"):
+        assert codemod_id in result.stdout
+
+
+def test_explain_prints_docs_and_rejects_unknown_ids():
+    result = invoke("explain", "once-lock")
+    assert result.exit_code == 0
+    assert "What it does" in result.stdout and "PyOnceLock" in result.stdout
+    assert invoke("explain", "nope").exit_code == 2
+
+
+def test_diff_is_accepted_by_git_apply(project, monkeypatch):
+    monkeypatch.chdir(project)
+    result = invoke("diff", ".", "--target-pyo3", "0.26")
+    assert result.exit_code == 0, result.stderr
+    patch = result.stdout
+    assert "diff --git a/src/lib.rs b/src/lib.rs" in patch
+    assert "# pyo3-migrate: src/lib.rs: clone-ref, once-lock" in patch
+    assert "+    pyo3 = " not in patch and '+pyo3 = { version = "0.26.0"' in patch
+    (project / "change.patch").write_text(patch)
+    subprocess.run(["git", "apply", "--check", "change.patch"], cwd=project, check=True)
+    assert (project / "src/lib.rs").read_text().count("GILOnceCell") == 5, "diff must not write"
+
+
+def test_diff_check_then_apply_then_nothing_left(project, monkeypatch):
+    monkeypatch.chdir(project)
+    assert invoke("diff", ".", "--target-pyo3", "0.26", "--check").exit_code == 1
+    applied = invoke("apply", ".", "--target-pyo3", "0.26")
+    assert applied.exit_code == 0, applied.stderr
+    assert "[once-lock]" in applied.stderr and "[clone-ref]" in applied.stderr
+    lib = (project / "src/lib.rs").read_text()
+    assert "GILOnceCell" not in lib and "self.value.clone_ref(py)" in lib
+    git(project, "commit", "-qam", "migrated")
+    again = invoke("diff", ".", "--check")  # the crate now asks for 0.26 itself
+    assert again.exit_code == 0 and again.stdout == ""
+
+
+def test_apply_keeps_the_file_mode(project, monkeypatch):
+    lib = project / "src/lib.rs"
+    os.chmod(lib, 0o640)
+    monkeypatch.chdir(project)
+    assert invoke("apply", ".", "--target-pyo3", "0.26").exit_code == 0
+    assert lib.stat().st_mode & 0o777 == 0o640
+
+
+def test_apply_refuses_a_dirty_tree_unless_allowed(project):
+    (project / "src/lib.rs").write_text((project / "src/lib.rs").read_text() + "\n// wip\n")
+    refused = invoke("apply", str(project), "--target-pyo3", "0.26")
+    assert refused.exit_code == 2
+    assert "uncommitted changes" in refused.stderr and "src/lib.rs" in refused.stderr
+    assert "GILOnceCell" in (project / "src/lib.rs").read_text()
+    assert invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty").exit_code == 0
+
+
+def test_apply_refuses_a_tree_outside_git_unless_allowed(tmp_path, project):
+    plain = tmp_path / "plain"
+    subprocess.run(["cp", "-r", str(project), str(plain)], check=True)
+    subprocess.run(["rm", "-rf", str(plain / ".git")], check=True)
+    refused = invoke("apply", str(plain), "--target-pyo3", "0.26")
+    assert refused.exit_code == 2 and "not inside a git repository" in refused.stderr
+    assert invoke("apply", str(plain), "--target-pyo3", "0.26", "--allow-no-vcs").exit_code == 0
+
+
+def test_scan_lists_what_std_cannot_express(project):
+    result = invoke("scan", str(project), "--target-pyo3", "0.25")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert any(":4:1: [once-lock]" in line and "get_or_try_init" in line for line in lines), lines
+    assert any("clone_ref" in line for line in lines), lines
+
+
+def test_json_output(project):
+    result = invoke("diff", str(project), "--target-pyo3", "0.26", "--format", "json")
+    payload = json.loads(result.stdout)
+    (proj,) = payload["projects"]
+    assert proj["crates"][0]["pyo3_version"] == "0.22.6"
+    changed = {f["path"]: f["codemods"] for f in proj["files"] if f["changed"]}
+    assert changed == {"src/lib.rs": ["clone-ref", "once-lock"], "Cargo.toml": ["manifest"]}
+
+
+def test_bad_input_is_named_and_nothing_else_is_lost(project):
+    (project / "src/broken.rs").write_text("fn oops( {\n")
+    (project / "src/latin1.rs").write_bytes(b"// caf\xe9\nfn f() {}\n")
+    result = invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty")
+    assert result.exit_code == 2
+    assert "src/broken.rs: syntax error at 1:" in result.stderr
+    assert "src/latin1.rs: not UTF-8" in result.stderr
+    assert (project / "src/broken.rs").read_text() == "fn oops( {\n"
+    assert "PyOnceLock" in (project / "src/lib.rs").read_text(), "good files are still migrated"
+
+
+def test_symlink_out_of_the_tree_is_refused(project, tmp_path):
+    outside = tmp_path / "outside.rs"
+    outside.write_text("use pyo3::sync::GILOnceCell;\nstatic X: GILOnceCell<u8> = GILOnceCell::new();\n")
+    (project / "src/linked.rs").symlink_to(outside)
+    result = invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty")
+    assert result.exit_code == 2
+    assert "src/linked.rs: symlink to a file outside the project" in result.stderr
+    assert "GILOnceCell" in outside.read_text()
+
+
+@pytest.mark.parametrize("args", [["--target-pyo3", "abc"], ["--codemod", "nope"]])
+def test_usage_errors_exit_2(project, args):
+    result = invoke("diff", str(project), *args)
+    assert result.exit_code == 2
+
+
+def test_not_a_pyo3_project(tmp_path):
+    result = invoke("diff", str(tmp_path))
+    assert result.exit_code == 2 and "no crate depending on pyo3" in result.stderr
+
+
+def test_python_dash_m_entry_point(project):
+    out = subprocess.run(
+        [os.sys.executable, "-m", "migrate", "diff", str(project), "--target-pyo3", "0.26"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "PyOnceLock" in out.stdout
