@@ -15,6 +15,7 @@ import codemods
 from migrate import engine, report
 from migrate.apply import git_state
 from migrate.runner import RunResult, migrate_path, write_changes
+from migrate.verify import verify_written
 from migrate.version import Version
 
 app = typer.Typer(
@@ -40,6 +41,13 @@ CodemodOpt = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
+FreeThreadedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--declare-free-threaded",
+        help="Declare free-threading support (gil_used = false) where nothing in the crate blocks it.",
+    ),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -47,13 +55,12 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(report.EXIT_ERROR)
 
 
-def _options(target: str | None, unsafe: bool) -> engine.Options:
-    if target is None:
-        return engine.Options(include_unsafe=unsafe)
+def _options(target: str | None, unsafe: bool, free_threaded: bool) -> engine.Options:
     try:
-        return engine.Options(target=Version.parse(target), include_unsafe=unsafe)
+        version = Version.parse(target) if target is not None else None
     except ValueError:
         raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
+    return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded)
 
 
 def _selected(ids: list[str] | None):
@@ -63,9 +70,9 @@ def _selected(ids: list[str] | None):
         raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
 
 
-def _run_all(paths: list[Path], ids, target, unsafe) -> list[RunResult]:
+def _run_all(paths: list[Path], ids, target, unsafe, free_threaded) -> list[RunResult]:
     selected = _selected(ids)
-    options = _options(target, unsafe)
+    options = _options(target, unsafe, free_threaded)
     return [migrate_path(p, selected, options) for p in paths]
 
 
@@ -92,9 +99,10 @@ def diff(
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything would change.")] = False,
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
+    declare_free_threaded: FreeThreadedOpt = False,
 ) -> None:
     """Show what would change, as a unified diff (`git apply` accepts it); write nothing."""
-    results = _run_all(paths, codemod, target_pyo3, unsafe)
+    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:
@@ -113,8 +121,12 @@ def apply(
     codemod: CodemodOpt = None,
     allow_dirty: Annotated[bool, typer.Option("--allow-dirty", help="Write even with uncommitted changes.")] = False,
     allow_no_vcs: Annotated[bool, typer.Option("--allow-no-vcs", help="Write even outside a git repository.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Run `cargo check` on every touched crate; put back a crate that fails.")
+    ] = False,
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
+    declare_free_threaded: FreeThreadedOpt = False,
 ) -> None:
     """Rewrite the files in place (atomically, keeping their mode)."""
     for path in paths:
@@ -128,9 +140,11 @@ def apply(
                 f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
                 "commit or stash them, or pass --allow-dirty"
             )
-    results = _run_all(paths, codemod, target_pyo3, unsafe)
+    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded)
     for r in results:
         write_changes(r)
+        if verify and r.written:
+            _verify(r)
     if output_format is Format.json:
         typer.echo(report.to_json(results, written=True))
     else:
@@ -140,15 +154,34 @@ def apply(
     raise typer.Exit(report.exit_code(results, check=False))
 
 
+def _verify(result: RunResult) -> None:
+    """Compile the touched crates; a failure is restored and becomes an error line (exit 2)."""
+    for outcome in verify_written(result):
+        if outcome.check.ok:
+            err.print(f"verified: {outcome.manifest}: cargo check passed", markup=False)
+            continue
+        codemod_ids = ", ".join(outcome.codemods_in_failing_files) or "none named by the compiler"
+        result.errors.append(
+            f"{result.root / outcome.manifest}: crate {outcome.crate} does not compile after the migration; "
+            f"restored {len(outcome.restored)} file(s) as they were; edits in the failing files came from: {codemod_ids}"
+        )
+        errors = outcome.check.errors[:5]
+        for diagnostic in errors:
+            err.print(f"  {diagnostic.line_text()}", markup=False)
+        if not errors and outcome.check.output:
+            err.print("  " + outcome.check.output.strip().splitlines()[-1], markup=False)
+
+
 @app.command()
 def scan(
     paths: PathsArg,
     target_pyo3: TargetOpt = None,
     codemod: CodemodOpt = None,
     output_format: FormatOpt = Format.text,
+    declare_free_threaded: FreeThreadedOpt = False,
 ) -> None:
     """List what needs a person (file:line:col, codemod id, reason) and what would change."""
-    results = _run_all(paths, codemod, target_pyo3, False)
+    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:

@@ -52,6 +52,7 @@ class Snapshot:
     contents: dict[Path, bytes]
     target_for: Callable[[Path], Version | None]
     broken: set[Path] = field(default_factory=set)  # files skipped for bad input
+    options: object = None  # the run's engine.Options (what the user opted in to)
 
     def rust_files(self, crate: Crate | None = None) -> list[Path]:
         files = crate.rust_files if crate else [f for c in self.project.crates for f in c.rust_files]

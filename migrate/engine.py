@@ -27,6 +27,7 @@ MAX_PASSES = 5
 class Options:
     target: Version | None = None  # None: each crate's own PyO3 version
     include_unsafe: bool = False
+    declare_free_threaded: bool = False  # the user opts in to claiming free-threading support
 
 
 def target_resolver(project: Project, options: Options):
@@ -125,7 +126,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
         changed = False
         final_findings = {}
         for codemod in codemods:
-            snapshot = Snapshot(project, current, target_for, broken)
+            snapshot = Snapshot(project, current, target_for, broken, options)
             facts = codemod.scan(snapshot)
             for path in sorted(current):
                 if path in broken or not codemod.info.wants(path):

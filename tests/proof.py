@@ -1,0 +1,67 @@
+"""The proof harness shared by the compile tests and scripts/correctness_table.py.
+
+A sample is migrated in a copy (never in place), then compiled with `cargo check` against the
+real PyO3 from the crate registry. All checks share one cargo target directory, so each PyO3
+release is compiled once per machine, not once per test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from migrate.cli import app
+from migrate.verify import CheckResult, cargo_check
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_projects"
+# the std OnceLock path (0.23-0.25), the first PyOnceLock release, the latest line the tool knows
+TARGETS = ("0.25", "0.26", "0.29")
+_IGNORED = shutil.ignore_patterns("target", "Cargo.lock", "*.so", "__pycache__", ".venv", "*.egg-info")
+
+
+def samples() -> list[Path]:
+    return sorted(p for p in SAMPLES.iterdir() if (p / "Cargo.toml").is_file())
+
+
+def cargo_env() -> dict[str, str]:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "pyo3-migrate"
+    return {"CARGO_TARGET_DIR": os.environ.get("PYO3_MIGRATE_CARGO_TARGET", str(cache / "cargo-target"))}
+
+
+def copy_sample(sample: Path, destination: Path) -> Path:
+    shutil.copytree(sample, destination, ignore=_IGNORED)
+    return destination
+
+
+def check(project: Path) -> CheckResult:
+    manifest = project / "Cargo.toml"
+    is_workspace = "workspace" in tomllib.loads(manifest.read_text())
+    return cargo_check(manifest, cargo_env(), extra=("--workspace",) if is_workspace else ())
+
+
+@dataclass
+class Migration:
+    exit_code: int
+    stderr: str
+    findings: list[str]
+
+
+def migrate(project: Path, target: str, *extra: str) -> Migration:
+    runner = CliRunner()
+    applied = runner.invoke(app, ["apply", str(project), "--target-pyo3", target, "--allow-no-vcs", *extra])
+    scanned = runner.invoke(app, ["scan", str(project), "--target-pyo3", target, "--format", "json"])
+    payload = json.loads(scanned.stdout)
+    findings = [
+        f"{f['path']}:{x['line']}: [{x['codemod']}] {x['message']}"
+        for proj in payload["projects"]
+        for f in proj["files"]
+        for x in f["findings"]
+    ]
+    return Migration(applied.exit_code, applied.stderr, findings)

@@ -1,0 +1,35 @@
+"""Migrated samples compile against the real PyO3 (cargo check), with no deprecation left behind.
+
+Slow (PyO3 is compiled once per release into a shared target directory): marked `compile`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.proof import TARGETS, check, copy_sample, migrate, samples
+
+pytestmark = pytest.mark.compile
+SAMPLES = samples()
+
+
+def _errors(result) -> str:
+    return "\n".join(d.line_text() for d in result.errors[:10]) or result.output[-2000:]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_sample_compiles_as_is(sample, tmp_path):
+    result = check(copy_sample(sample, tmp_path / sample.name))
+    assert result.ok, _errors(result)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_migrated_sample_compiles(sample, target, tmp_path):
+    project = copy_sample(sample, tmp_path / sample.name)
+    migration = migrate(project, target)
+    assert migration.exit_code in (0, 1), migration.stderr
+    result = check(project)
+    assert result.ok, _errors(result)
+    leftover = result.deprecations()
+    assert not leftover, "\n".join(d.line_text() for d in leftover)

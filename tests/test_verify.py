@@ -1,0 +1,46 @@
+"""`apply --verify`: a crate that does not compile after the migration is put back byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from migrate.cli import app
+from migrate.verify import parse_cargo_messages
+from tests.proof import cargo_env, copy_sample, samples
+
+
+def test_cargo_messages_are_read_once_each():
+    message = {
+        "reason": "compiler-message",
+        "message": {
+            "level": "warning",
+            "message": "use of deprecated struct `pyo3::sync::GILOnceCell`",
+            "code": {"code": "deprecated"},
+            "spans": [{"file_name": "src/lib.rs", "line_start": 4, "is_primary": True}],
+        },
+    }
+    stdout = "\n".join([json.dumps(message), json.dumps(message), '{"reason": "build-finished", "success": true}'])
+    (diagnostic,) = parse_cargo_messages(stdout)
+    assert diagnostic.line_text() == "src/lib.rs:4: warning: use of deprecated struct `pyo3::sync::GILOnceCell`"
+    assert diagnostic.code == "deprecated"
+
+
+@pytest.mark.compile
+def test_verify_restores_a_crate_that_fails(tmp_path, monkeypatch):
+    for key, value in cargo_env().items():
+        monkeypatch.setenv(key, value)
+    project = copy_sample(samples()[0], tmp_path / "broken")
+    lib = project / "src" / "lib.rs"
+    lib.write_bytes(lib.read_bytes() + b"\nfn deliberately_broken() -> u32 { \"not a number\" }\n")
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+
+    result = CliRunner().invoke(app, ["apply", str(project), "--target-pyo3", "0.26", "--allow-no-vcs", "--verify"])
+
+    assert result.exit_code == 2, result.stderr
+    assert "does not compile after the migration" in result.stderr
+    assert "once-lock" in result.stderr  # the codemod whose edits were in the failing file
+    after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and p.name != "Cargo.lock"}
+    assert after == before, "every file must be back exactly as it was"
