@@ -14,6 +14,7 @@ from rich.table import Table
 import codemods
 from migrate import engine, report
 from migrate.apply import git_state
+from migrate.plan import plan_lines
 from migrate.runner import RunResult, migrate_path, write_changes
 from migrate.verify import verify_written
 from migrate.version import Version
@@ -196,6 +197,25 @@ def scan(
             err.print(f"{r.root}: {changed} file{'s' if changed != 1 else ''} would change, "
                       f"{len(r.findings)} finding{'s' if len(r.findings) != 1 else ''}", markup=False)
         _print_errors(results)
+    raise typer.Exit(report.exit_code(results, check=False))
+
+
+@app.command()
+def plan(
+    paths: PathsArg,
+    target_pyo3: Annotated[str, typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z).")],
+    codemod: CodemodOpt = None,
+    declare_free_threaded: FreeThreadedOpt = False,
+) -> None:
+    """Show the hops to the target, the codemods that act at each, and what will need a person."""
+    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded)
+    target = Version.parse(target_pyo3)
+    for r in results:
+        if r.project is not None and not r.errors:
+            for line in plan_lines(r, target):
+                typer.echo(line)
+            typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}")
+    _print_errors(results)
     raise typer.Exit(report.exit_code(results, check=False))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import Callable
 
 NO_NEWLINE = b"\\ No newline at end of file\n"
 
@@ -27,8 +28,14 @@ def _range(start: int, length: int) -> str:
     return f"{start + 1},{length}"
 
 
-def unified_diff(path: Path, before: bytes, after: bytes, context: int = 3) -> bytes:
-    """A git-style unified diff of one file, empty when nothing changed."""
+def unified_diff(
+    path: Path, before: bytes, after: bytes, context: int = 3, label: Callable[[list[bytes], list[bytes]], str] | None = None
+) -> bytes:
+    """A git-style unified diff of one file, empty when nothing changed.
+
+    `label(removed, added)` may name each hunk: its text goes after the hunk header's closing
+    `@@`, where git puts a function name and `git apply` reads nothing.
+    """
     if before == after:
         return b""
     a, b = _lines(before), _lines(after)
@@ -38,7 +45,13 @@ def unified_diff(path: Path, before: bytes, after: bytes, context: int = 3) -> b
     for group in matcher.get_grouped_opcodes(context):
         a_start, a_end = group[0][1], group[-1][2]
         b_start, b_end = group[0][3], group[-1][4]
-        out.append(f"@@ -{_range(a_start, a_end - a_start)} +{_range(b_start, b_end - b_start)} @@\n".encode())
+        header = f"@@ -{_range(a_start, a_end - a_start)} +{_range(b_start, b_end - b_start)} @@"
+        if label is not None:
+            removed = [line for tag, i1, i2, _, _ in group if tag != "equal" for line in a[i1:i2]]
+            added = [line for tag, _, _, j1, j2 in group if tag != "equal" for line in b[j1:j2]]
+            name = label(removed, added)
+            header += f" {name}" if name else ""
+        out.append(header.encode() + b"\n")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 out.extend(_emit(b" ", line) for line in a[i1:i2])

@@ -148,6 +148,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
                 for fix in dropped:
                     result.skipped.append(f"{fix.codemod}: edit dropped, it would not re-parse ({fix.message})")
                 if new != current[path]:
+                    result.steps.append((codemod.info.id, current[path], new))
                     current[path] = new
                     result.applied.extend(applied)
                     changed = True

@@ -67,6 +67,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # edits a codemod dropped, with the reason
     input_error: str | None = None  # why the file could not be worked on at all (bad input)
+    steps: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (codemod, bytes before, after) per change
 
     @property
     def changed(self) -> bool:
@@ -74,6 +75,20 @@ class FileResult:
 
     def codemods(self) -> list[str]:
         return sorted({fix.codemod for fix in self.applied})
+
+    def attribute(self, removed: list[bytes], added: list[bytes]) -> list[str]:
+        """The codemods whose own steps removed or added any of these lines (for a diff hunk)."""
+        found = []
+        for codemod, before, after in self.steps:
+            old, new = set(before.splitlines()), set(after.splitlines())
+            mine_removed = old - new
+            mine_added = new - old
+            if any(line.rstrip(b"\r\n") in mine_removed for line in removed) or any(
+                line.rstrip(b"\r\n") in mine_added for line in added
+            ):
+                if codemod not in found:
+                    found.append(codemod)
+        return found
 
 
 def apply_edits(source: bytes, edits: list[Edit] | tuple[Edit, ...]) -> bytes:

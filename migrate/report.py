@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import codemods
 from migrate.diff import unified_diff
 from migrate.runner import RunResult
 
@@ -28,8 +29,19 @@ def diff_text(result: RunResult) -> bytes:
     for f in result.changed:
         shown = result.display_path(f.path)
         chunks.append(f"# pyo3-migrate: {shown.as_posix()}: {', '.join(f.codemods())}\n".encode())
-        chunks.append(unified_diff(shown, f.before, f.after))
+        chunks.append(unified_diff(shown, f.before, f.after, label=_hunk_label(f)))
     return b"".join(chunks)
+
+
+def _hunk_label(result_file):
+    def label(removed: list[bytes], added: list[bytes]) -> str:
+        names = result_file.attribute(removed, added)
+        if not names:
+            return ""
+        guides = " ".join(codemods.by_id(n).info.guide for n in names)
+        return f"[{', '.join(names)}] {guides}"
+
+    return label
 
 
 def summary_lines(result: RunResult) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ MIGRATED_APIS = (
     "assume_gil_acquired",
     "with_gil_unchecked",
 )
+_MIGRATED_API = re.compile(r"\b(" + "|".join(MIGRATED_APIS) + r")\b")  # FromPyObject is not PyObject
 
 
 @dataclass
@@ -51,7 +53,7 @@ class CheckResult:
         return [
             d
             for d in self.diagnostics
-            if d.code == "deprecated" and any(api in d.message for api in MIGRATED_APIS)
+            if d.code == "deprecated" and _MIGRATED_API.search(d.message)
         ]
 
 

@@ -44,3 +44,11 @@ def test_verify_restores_a_crate_that_fails(tmp_path, monkeypatch):
     assert "once-lock" in result.stderr  # the codemod whose edits were in the failing file
     after = {p: p.read_bytes() for p in project.rglob("*") if p.is_file() and p.name != "Cargo.lock"}
     assert after == before, "every file must be back exactly as it was"
+
+
+def test_only_deprecations_of_migrated_apis_count():
+    from migrate.verify import CheckResult, Diagnostic
+
+    ours = Diagnostic("warning", "deprecated", "use of deprecated type alias `pyo3::PyObject`", "src/lib.rs", 3)
+    other = Diagnostic("warning", "deprecated", "`FromPyObject` for `#[pyclass]` types is changing", "src/lib.rs", 7)
+    assert CheckResult(True, [ours, other]).deprecations() == [ours]

@@ -1,0 +1,75 @@
+"""`pyo3-migrate plan`: the hops from each crate's PyO3 to the target, what each hop brings, which
+codemods act at each hop in this project, and what will need a person.
+
+The migration itself runs every codemod once with the final target (a codemod that knows the
+final target picks the best output for it, e.g. `PyOnceLock` rather than std `OnceLock` on the way);
+the plan shows where along the way each change belongs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import codemods
+from migrate.runner import RunResult
+from migrate.version import Version
+
+# What each release line changed that the migration cares about (see ../shared/pyo3-facts.md).
+RELEASE_NOTES: dict[tuple[int, int], str] = {
+    (0, 22): "`Py<T>: Clone` only with the `py-clone` feature; GILOnceCell::clone_ref (0.22.3)",
+    (0, 23): "free-threaded builds; OnceLockExt, gil_used, GILOnceCell::import; no GILProtected on 3.13t",
+    (0, 24): "MutexExt::lock_py_attached",
+    (0, 25): "last release line before the renames",
+    (0, 26): "PyOnceLock, Python::attach/detach; GILOnceCell, GILProtected, with_gil, allow_threads, PyObject deprecated",
+    (0, 27): "RwLockExt",
+    (0, 28): "the 0.25/0.26 deprecations removed; modules declare free-threading support by default",
+    (0, 29): "the 0.27 deprecations removed",
+}
+
+
+def hops(start: Version, target: Version) -> list[tuple[int, int]]:
+    """Release lines after start's, up to and including target's."""
+    lines = []
+    current = (start.major, start.minor)
+    while current < (target.major, target.minor):
+        current = (current[0], current[1] + 1)
+        lines.append(current)
+    return lines
+
+
+def _hop_of(min_target: Version, start: Version) -> tuple[int, int]:
+    line = (min_target.major, min_target.minor)
+    return max(line, (start.major, start.minor + 1))
+
+
+def plan_lines(result: RunResult, target: Version) -> list[str]:
+    project = result.project
+    changed_by = Counter(codemod for f in result.files for codemod in {step[0] for step in f.steps})
+    found_by = Counter(finding.codemod for finding in result.findings)
+    out = []
+    for crate in project.pyo3_crates():
+        start = crate.pyo3_version
+        out.append(f"crate {crate.name} ({crate.manifest.as_posix()}): pyo3 {start} -> {target}")
+        lines = hops(start, target)
+        if not lines:
+            out.append("  already at the target release line")
+        for line in lines:
+            note = RELEASE_NOTES.get(line, "")
+            out.append(f"  hop to {line[0]}.{line[1]}: {note}")
+            for codemod in codemods.REGISTRY:
+                info = codemod.info
+                if not info.applies(target) or _hop_of(info.min_target, start) != line:
+                    continue
+                files = changed_by.get(info.id, 0)
+                findings = found_by.get(info.id, 0)
+                if files or findings:
+                    out.append(
+                        f"    {info.id}: {files} file(s) to change, {findings} place(s) for a person"
+                        f"  ({info.guide})"
+                    )
+    out.append("")
+    out.append(f"needs a person ({len(result.findings)}):" if result.findings else "needs a person: nothing")
+    for f in result.files:
+        for finding in f.findings:
+            out.append(f"  {result.display_path(f.path)}:{finding.line}:{finding.column}: [{finding.codemod}] {finding.message}")
+    return out
