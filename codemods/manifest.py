@@ -1,33 +1,77 @@
-"""manifest: move the `pyo3` requirement in Cargo.toml up to the target PyO3.
+"""manifest: move `pyo3` and the crates that must match it in Cargo.toml up to the target PyO3.
 
 What it does
-    When the target is above what a crate's `pyo3` requirement allows, the requirement becomes the
-    target, so that the migrated code and its manifest agree. A workspace-inherited requirement
-    (`pyo3 = { workspace = true }`) is changed where it lives, in `[workspace.dependencies]`.
-    An exact pin stays exact (`=0.22.6` -> `=0.26.0`). Formatting and comments are kept (tomlkit).
+    When the target is above what a manifest asks for, the `pyo3` requirement becomes the target, so
+    that the migrated code and its manifest agree; `pyo3-ffi`, `pyo3-macros` and
+    `pyo3-build-config`, when listed directly, move with it (they are released in lockstep).
+    Companion crates whose releases are tied to one PyO3 line (rust-numpy's `numpy`, `pyo3-log`,
+    `pythonize`, `pyo3-async-runtimes`, `pyo3-stub-gen`, `serde-pyobject`, `pyo3-polars`,
+    `pyo3-arrow`, `pyo3-bytes`, `pyo3-object_store`, ... : the table in migrate/companions.py) move
+    to their lowest release that depends on the target's line, as the crate registry records it
+    (the line followed is the one the manifest ends up asking for: the target, or its own `pyo3`
+    when that is already higher).
+    Every place a requirement can live is covered: `[dependencies]`, `[dev-dependencies]`,
+    `[build-dependencies]`, their `[target.'cfg(..)'.*]` forms, `[workspace.dependencies]` (a member's
+    `{ workspace = true }` is changed where it lives), plain strings, inline tables, dotted tables,
+    renamed (`package = "numpy"`) and `optional = true` entries. An exact pin stays exact
+    (`=0.22.6` -> `=0.26.0`); the operator and the number of version components are kept
+    (`numpy = "0.22"` -> `"0.26"`). Only the version strings' bytes change: formatting, quoting
+    style, comments, CRLF line ends and a BOM are kept.
+
+    A companion with no release for the target line blocks the whole move: nothing in that manifest
+    (nor in the rest of its workspace) is changed; a finding names the crate, the newest PyO3 line
+    it supports and the lines its releases skip between, and each manifest that was left alone gets
+    a finding listing the moves it did not make. Why not bump `pyo3` anyway? Because cargo would
+    then refuse to resolve the manifest (two PyO3 versions that both declare `links = "python"`):
+    the project could no longer build at all, whereas left alone its dependencies still resolve and
+    the findings say what to wait for or replace. Pick a `--target-pyo3` that every companion has a
+    release for to keep the code (the other codemods still run) and the manifest in step. The same
+    holds for a requirement this codemod cannot rewrite (a range such as `">=0.20, <0.23"` that
+    excludes the target).
 
 Example
+    [dependencies]
     pyo3 = { version = "0.22.6", features = ["extension-module"] }
+    numpy = "0.22"   # NumPy arrays
     ->
+    [dependencies]
     pyo3 = { version = "0.26.0", features = ["extension-module"] }
+    numpy = "0.26"   # NumPy arrays
+
+What it will not do
+    It never lowers a requirement, and leaves a requirement alone when it already admits a suitable
+    release (a range or a newer companion release than the table knows). It does not touch git or
+    path dependencies, `[patch]` sections or Cargo.lock (cargo updates the lock on the next build);
+    when `pyo3` moves to a new line, a git/path companion and a crate that works with PyO3 without
+    declaring a dependency on it (`pyo3-built`, `dict_derive`) get a finding asking for a look.
+    It does not adapt code to a companion's own API changes between the two releases: read that
+    crate's changelog. The table is as fresh as its last regeneration (scripts/update_companions.py);
+    a target newer than the table gets a finding, not a guess. A crate that depends on `pyo3-ffi`
+    alone (no `pyo3`) is not looked at.
 
 Fix safety
-    Safe: only the version string changes; `cargo` resolves the new release on the next build.
+    Safe: only version strings change, pyo3 and its companions together in one fix, and only to
+    releases the registry says depend on the same PyO3 line; cargo resolves them on the next build.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
+from tomlkit.items import String
 
+from migrate import companions
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety
 from migrate.version import Version, requirement_operator
 
 INFO = CodemodInfo(
     id="manifest",
-    summary="pyo3 requirement in Cargo.toml -> the target version",
+    summary="pyo3 (and pyo3-ffi/-macros/-build-config) and its companion crates in Cargo.toml -> the target",
     language="toml",
     safety=Safety.SAFE,
     min_target=Version(0, 0),
@@ -35,6 +79,10 @@ INFO = CodemodInfo(
     guide=GUIDE,
     docs=__doc__.strip(),
 )
+
+# Released in lockstep with pyo3, same version numbers: they follow the target itself.
+FAMILY = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-build-config")
+DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -54,51 +102,400 @@ def minimal_edit(before: bytes, after: bytes) -> Edit | None:
     return Edit(start, end_b, after[start:end_a])
 
 
-def _dependency_tables(doc) -> list:
+# --- Cargo requirement strings ------------------------------------------------------------------
+
+_COMPARATOR = re.compile(
+    r"^\s*(=|>=|<=|>|<|~|\^)?\s*(\d+|\*|x|X)(?:\.(\d+|\*|x|X))?(?:\.(\d+|\*|x|X))?(?:-[0-9A-Za-z.-]+)?\s*$"
+)
+
+
+def _comparator(text: str):
+    """One comparator of a requirement, as a predicate on a release's (major, minor, patch)."""
+    m = _COMPARATOR.match(text)
+    if not m:
+        raise ValueError(f"cannot read requirement {text!r}")
+    op = m[1]
+    parts: list[int] = []
+    wildcard = False
+    for part in m.group(2, 3, 4):
+        if part is None:
+            break
+        if part in "*xX":
+            wildcard = True
+            break
+        parts.append(int(part))
+    if wildcard:
+        op = op or "="  # "0.22.*" and "*": whatever the given components say
+    op = op or "^"
+    given = len(parts)
+    major, minor, patch = (parts + [0, 0, 0])[:3]
+    lo = (major, minor, patch)
+    if given == 0:
+        return lambda v: True
+    if op == "=":
+        return lambda v: tuple(v[:given]) == tuple(parts)
+    if op == "^":
+        if major > 0 or given == 1:
+            hi = (major + 1, 0, 0)
+        elif minor > 0 or given == 2:
+            hi = (0, minor + 1, 0)
+        else:
+            hi = (0, 0, patch + 1)
+        return lambda v: lo <= v < hi
+    if op == "~":
+        hi = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0)
+        return lambda v: lo <= v < hi
+    # the first version past everything the given components name ("1.2" -> 1.3.0)
+    past = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0) if given == 2 else (major, minor, patch + 1)
+    if op == ">=":
+        return lambda v: v >= lo
+    if op == ">":
+        return lambda v: v >= past
+    if op == "<":
+        return lambda v: v < lo
+    return lambda v: v < past  # "<="
+
+
+def admits(requirement: str, version: tuple[int, int, int]) -> bool:
+    """Cargo's reading of a requirement ("^0.22", ">=0.23, <0.25", "=0.26.1", "*") for a release."""
+    return all(_comparator(part)(tuple(version)) for part in requirement.split(",") if part.strip())
+
+
+def _simple(requirement: str) -> bool:
+    """One comparator that names a floor: bare/caret, tilde, exact or >= (what can be moved up)."""
+    return "," not in requirement and "*" not in requirement and requirement_operator(requirement) in ("", "^", "~", "=", ">=") \
+        and bool(_COMPARATOR.match(requirement))
+
+
+def _floor(requirement: str) -> Version | None:
+    try:
+        return Version.parse(requirement)
+    except ValueError:
+        return None
+
+
+def raised(requirement: str, new: str) -> str:
+    """requirement moved to version `new`, keeping its operator, spacing and precision when exact."""
+    m = re.match(r"^(\s*(?:\^|~|=|>=)?\s*)(\d+(?:\.\d+){0,2})(?:-[0-9A-Za-z.-]+)?(\s*)$", requirement)
+    if not m:
+        return new
+    have = len(m[2].split("."))
+    parts = new.split(".")
+    keep = max(have, max((i + 1 for i, p in enumerate(parts) if p != "0"), default=1))
+    return m[1] + ".".join(parts[:keep]) + m[3]
+
+
+def _astuple(v: Version) -> tuple[int, int, int]:
+    return (v.major, v.minor, v.patch)
+
+
+def _line_key(version: Version) -> str:
+    return f"{version.major}.{version.minor}"
+
+
+def _parse_line(line: str) -> Version:
+    major, minor = line.split(".")
+    return Version(int(major), int(minor))
+
+
+# --- what a manifest holds ---------------------------------------------------------------------
+
+@dataclass
+class Requirement:
+    """One dependency entry: where it is (keys from the document root) and what it asks for."""
+
+    path: tuple[str, ...]  # e.g. ("target", "cfg(unix)", "dependencies", "np")
+    package: str  # the crate's real name (`package = ...` when renamed)
+    version: str | None  # None: workspace-inherited, git or path
+    external: bool  # git or path: no registry version to move
+
+    @property
+    def key(self) -> str:
+        return self.path[-1]
+
+
+def _dependency_tables(doc: dict) -> list[tuple[tuple[str, ...], dict]]:
     tables = []
-    if "workspace" in doc and "dependencies" in doc["workspace"]:
-        tables.append(doc["workspace"]["dependencies"])
-    for name in ("dependencies", "build-dependencies", "dev-dependencies"):
-        if name in doc:
-            tables.append(doc[name])
-    for target in doc.get("target", {}).values():
-        if "dependencies" in target:
-            tables.append(target["dependencies"])
+    workspace = doc.get("workspace")
+    if isinstance(workspace, dict) and isinstance(workspace.get("dependencies"), dict):
+        tables.append((("workspace", "dependencies"), workspace["dependencies"]))
+    for name in DEPENDENCY_TABLES:
+        if isinstance(doc.get(name), dict):
+            tables.append(((name,), doc[name]))
+    targets = doc.get("target")
+    if isinstance(targets, dict):
+        for cfg, target in targets.items():
+            if not isinstance(target, dict):
+                continue
+            for name in DEPENDENCY_TABLES:
+                if isinstance(target.get(name), dict):
+                    tables.append((("target", cfg, name), target[name]))
     return tables
 
 
-def set_requirement(source: bytes, package: str, target: Version) -> bytes:
-    """source with every `package` requirement below target raised to it."""
-    bom = _BOM if source.startswith(_BOM) else b""
-    doc = tomlkit.parse(source[len(bom):].decode("utf-8"))
-    for table in _dependency_tables(doc):
-        entry = table.get(package)
-        if entry is None:
-            continue
-        current = entry if isinstance(entry, str) else entry.get("version")
-        if not isinstance(current, str) or Version.parse(current) >= target:
-            continue
-        new = requirement_operator(current).replace("^", "") + str(target)
-        if isinstance(entry, str):
-            table[package] = new
+def requirements(doc: dict) -> list[Requirement]:
+    """Every dependency entry of a parsed manifest (tomllib or tomlkit), in document order."""
+    found = []
+    for path, table in _dependency_tables(doc):
+        for key, entry in table.items():
+            if isinstance(entry, str):
+                found.append(Requirement(path + (key,), key, entry, False))
+            elif isinstance(entry, dict):
+                package = entry.get("package", key)
+                version = entry.get("version")
+                external = "git" in entry or "path" in entry
+                found.append(Requirement(path + (key,), str(package), str(version) if isinstance(version, str) else None, external))
+    return found
+
+
+# --- the decision for one manifest -------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """What one manifest needs: changes to make, and what blocks them or needs a look."""
+
+    changes: list[tuple[Requirement, str]] = field(default_factory=list)  # (entry, new requirement)
+    blockers: list[tuple[Requirement, str]] = field(default_factory=list)  # (entry, why it blocks)
+    notes: list[tuple[Requirement, str]] = field(default_factory=list)  # findings that block nothing
+
+
+def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Plan) -> None:
+    name = req.package
+    if name in companions.UNDECLARED:
+        if raising and req.version is not None:
+            plan.notes.append((req, f"{name} declares no dependency on pyo3 in the registry, so nothing says which "
+                                    f"release works with PyO3 {_line_key(line)}: check it by hand"))
+        return
+    row = companions.COMPANIONS.get(name)
+    if row is None:
+        return
+    if req.external:
+        if raising:
+            plan.notes.append((req, f"{name} comes from git or a path: check that it supports PyO3 {_line_key(line)}"))
+        return
+    if req.version is None:
+        return  # inherited from [workspace.dependencies]: decided there
+    current = _floor(req.version)
+    want = row.get(_line_key(line))
+    if want is None:
+        newest = max(row.values(), key=Version.parse)
+        if current is not None and current > Version.parse(newest):
+            return  # a release newer than the table knows: the user moved it on purpose
+        plan.blockers.append((req, _no_release(name, row, line)))
+        return
+    if current is not None and _simple(req.version) and current >= Version.parse(want):
+        return
+    if _simple(req.version):
+        plan.changes.append((req, raised(req.version, want)))
+        return
+    try:
+        if admits(req.version, _astuple(Version.parse(want))):
+            return
+    except ValueError:
+        pass
+    plan.blockers.append((req, f"{name} = {req.version!r} excludes {want}, the release for PyO3 "
+                               f"{_line_key(line)}, and is not a requirement this codemod rewrites: set it by hand"))
+
+
+def _no_release(name: str, row: dict[str, str], line: Version) -> str:
+    lines = sorted((_parse_line(k) for k in row), reverse=False)
+    below = [x for x in lines if x < line]
+    above = [x for x in lines if x > line]
+    newest = _line_key(lines[-1])
+    if _line_key(line) not in companions.PYO3_LINES and line > _parse_line(companions.PYO3_LINES[-1]):
+        why = (f"the companion table (made {companions.GENERATED}) knows PyO3 up to {companions.PYO3_LINES[-1]}: "
+               "run scripts/update_companions.py")
+    elif above and below:
+        why = f"its releases skip from PyO3 {_line_key(below[-1])} to {_line_key(above[0])}"
+    elif above:
+        why = f"its first release is for PyO3 {_line_key(above[0])}"
+    else:
+        why = "nothing newer published"
+    return f"{name} has no release for PyO3 {_line_key(line)} (newest supported: PyO3 {newest}; {why})"
+
+
+def _family_decision(req: Requirement, target: Version, plan: Plan) -> None:
+    if req.version is None or req.external:
+        return
+    current = _floor(req.version)
+    if _simple(req.version) and current is not None:
+        # a requirement that already admits a release of the target's line is left as written
+        # (a lock at 0.22.6 under `pyo3 = "0.22"` is no reason to touch the manifest)
+        if current < target and not (current.line() == target.line() and admits(req.version, _astuple(target))):
+            plan.changes.append((req, raised(req.version, str(target))))
+        return
+    try:
+        if admits(req.version, _astuple(target)):
+            return
+    except ValueError:
+        pass
+    plan.blockers.append((req, f"{req.package} = {req.version!r} excludes PyO3 {target} and is not a requirement "
+                               "this codemod rewrites: set it by hand"))
+
+
+def plan_manifest(doc: dict, target: Version, started: Version | None) -> Plan:
+    """What moving this manifest to `target` takes.
+
+    started: the PyO3 the crate built with when the run began (the project's facts, which do not
+    change between passes); it decides whether PyO3 moves to a new line, so that the findings that
+    only matter then are the same on every pass.
+    """
+    plan = Plan()
+    reqs = requirements(doc)
+    own = [f for f in (_floor(r.version) for r in reqs if r.package == "pyo3" and r.version) if f is not None]
+    floor = max(own) if own else started
+    line = max(target, floor).line() if floor is not None else target.line()
+    before = started or floor
+    raising = before is None or before.line() < target.line()
+    for req in reqs:
+        if req.package in FAMILY:
+            _family_decision(req, target, plan)
         else:
-            entry["version"] = new
-    return bom + tomlkit.dumps(doc).encode("utf-8")
+            _companion_decision(req, line, raising, plan)
+    return plan
+
+
+# --- applying a plan ---------------------------------------------------------------------------
+
+def _replace_version(doc, req: Requirement, new: str) -> None:
+    container = doc
+    for key in req.path[:-1]:
+        container = container[key]
+    entry = container[req.key]
+    if isinstance(entry, String):
+        container[req.key] = String(entry.type, new, new, entry.trivia)
+    else:
+        old = entry["version"]
+        entry["version"] = String(old.type, new, new, old.trivia) if isinstance(old, String) else new
+
+
+def apply_plan(source: bytes, changes: list[tuple[Requirement, str]]) -> list[Edit]:
+    """One byte-minimal edit per changed requirement (each made on the original bytes)."""
+    bom = _BOM if source.startswith(_BOM) else b""
+    text = source[len(bom):].decode("utf-8")
+    edits = []
+    for req, new in changes:
+        doc = tomlkit.parse(text)
+        _replace_version(doc, req, new)
+        edit = minimal_edit(source, bom + tomlkit.dumps(doc).encode("utf-8"))
+        if edit is not None:
+            edits.append(edit)
+    return edits
+
+
+_HEADER = re.compile(rb"(?m)^[ \t]*\[(?!\[)([^\]\r\n]+)\][ \t]*(?:#[^\r\n]*)?\r?$")
+
+
+def _header_path(text: bytes) -> tuple[str, ...] | None:
+    """The key path a table header names ("target.'cfg(unix)'.dependencies" -> 3 keys)."""
+    try:
+        node = tomllib.loads("[" + text.decode("utf-8") + "]\n")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    path = []
+    while isinstance(node, dict) and len(node) == 1:
+        key = next(iter(node))
+        path.append(key)
+        node = node[key]
+    return tuple(path)
+
+
+def locate(source: bytes, req: Requirement) -> int:
+    """Byte offset of req's entry: its `[a.b.key]` header, or its key line under `[a.b]` (0: not found)."""
+    headers = [(m.start(), m.end(), _header_path(m[1])) for m in _HEADER.finditer(source)]
+    for start, _end, path in headers:
+        if path == req.path:
+            return start + len(source[start:]) - len(source[start:].lstrip(b" \t"))
+    key = re.compile(rb"(?m)^[ \t]*[\"']?" + re.escape(req.key.encode()) + rb"[\"']?[ \t]*[=.]")
+    for i, (start, end, path) in enumerate(headers):
+        if path != req.path[:-1]:
+            continue
+        stop = headers[i + 1][0] if i + 1 < len(headers) else len(source)
+        m = key.search(source, end, stop)
+        if m:
+            return m.start() + len(m[0]) - len(m[0].lstrip(b" \t"))
+    m = key.search(source)
+    return m.start() + len(m[0]) - len(m[0].lstrip(b" \t")) if m else 0
+
+
+# --- the codemod -------------------------------------------------------------------------------
+
+@dataclass
+class ManifestFacts:
+    plans: dict[Path, Plan]
+    blocked_by: dict[Path, list[str]]  # unit root -> "crate (manifest)" descriptions of blockers
+    unit_of: dict[Path, Path]
+
+
+def _unit_root(path: Path, workspaces: set[Path]) -> Path:
+    for parent in path.parents:
+        candidate = parent / "Cargo.toml"
+        if candidate in workspaces:
+            return candidate
+    return path
 
 
 class ManifestCodemod(Codemod):
     info = INFO
 
-    def scan(self, snapshot: Snapshot) -> set[Path]:
-        """The manifests that hold a pyo3 requirement."""
-        return {c.requirement_manifest for c in snapshot.project.pyo3_crates() if c.requirement_manifest}
+    def scan(self, snapshot: Snapshot) -> ManifestFacts:
+        """Plan every Cargo.toml of every workspace (or lone crate) that has a PyO3 crate in it."""
+        docs = {}
+        for path, data in snapshot.contents.items():
+            if path.name != "Cargo.toml" or path in snapshot.broken:
+                continue
+            try:
+                docs[path] = tomllib.loads(data.decode("utf-8-sig"))
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+        workspaces = {p for p, d in docs.items() if isinstance(d.get("workspace"), dict)}
+        unit_of = {p: _unit_root(p, workspaces) for p in docs}
+        crates = snapshot.project.pyo3_crates()
+        units = {unit_of.get(c.manifest, c.manifest) for c in crates}
+        unit_floor: dict[Path, Version] = {}
+        for crate in crates:
+            floor = _floor(crate.requirement or "")
+            unit = unit_of.get(crate.manifest, crate.manifest)
+            if floor is not None and (unit not in unit_floor or floor > unit_floor[unit]):
+                unit_floor[unit] = floor
+        plans: dict[Path, Plan] = {}
+        blocked_by: dict[Path, list[str]] = {}
+        for path, doc in docs.items():
+            unit = unit_of[path]
+            target = snapshot.target_for(path)
+            if unit not in units or target is None:
+                continue
+            crate = snapshot.project.crate_of(path)
+            floor = _floor(crate.requirement) if crate is not None and crate.requirement else None
+            plan = plan_manifest(doc, target, floor or unit_floor.get(unit))
+            plans[path] = plan
+            for req, _ in plan.blockers:
+                named = blocked_by.setdefault(unit, [])
+                if f"{req.package} ({path.as_posix()})" not in named:
+                    named.append(f"{req.package} ({path.as_posix()})")
+        return ManifestFacts(plans, blocked_by, unit_of)
 
     def transform(self, ctx: Context) -> None:
-        if ctx.path.name != "Cargo.toml" or ctx.path not in ctx.facts:
+        facts: ManifestFacts = ctx.facts
+        if ctx.path.name != "Cargo.toml" or ctx.path not in facts.plans:
             return
-        edit = minimal_edit(ctx.source, set_requirement(ctx.source, "pyo3", ctx.target))
-        if edit is not None:
-            ctx.fix(f"pyo3 requirement -> {ctx.target}", [edit])
+        plan = facts.plans[ctx.path]
+        for req, message in plan.notes + plan.blockers:
+            ctx.finding(locate(ctx.source, req), message)
+        blockers = facts.blocked_by.get(facts.unit_of.get(ctx.path, ctx.path), [])
+        moves = list(dict.fromkeys(f"{req.package} {req.version} -> {new}" for req, new in plan.changes))
+        if blockers:
+            if plan.changes:
+                ctx.finding(locate(ctx.source, plan.changes[0][0]),
+                            f"left unchanged ({', '.join(moves)}): blocked by {', '.join(blockers)}")
+            return
+        try:
+            edits = apply_plan(ctx.source, plan.changes)
+        except Exception as exc:  # a TOML shape tomlkit reads differently: say so, change nothing
+            ctx.finding(locate(ctx.source, plan.changes[0][0]), f"could not edit ({', '.join(moves)}): {exc}")
+            return
+        if edits:
+            ctx.fix("; ".join(moves), edits)
 
 
 CODEMOD = ManifestCodemod()

@@ -144,3 +144,22 @@ def test_python_dash_m_entry_point(project):
     )
     assert out.returncode == 0, out.stderr
     assert "PyOnceLock" in out.stdout
+
+
+def test_plan_lists_hops_codemods_and_people(project):
+    result = invoke("plan", str(project), "--target-pyo3", "0.29")
+    assert result.exit_code == 1  # get_or_try_init is fine on PyOnceLock, but findings may remain
+    out = result.stdout
+    assert "crate demo (Cargo.toml): pyo3 0.22.6 -> 0.29.0" in out
+    hops = [line.split(":")[0].strip() for line in out.splitlines() if line.strip().startswith("hop to")]
+    assert hops == [f"hop to 0.{n}" for n in range(23, 30)]
+    assert "once-lock: 1 file(s) to change" in out
+    assert "needs a person" in out
+
+
+def test_diff_hunks_name_their_codemod(project, monkeypatch):
+    monkeypatch.chdir(project)
+    patch = invoke("diff", ".", "--target-pyo3", "0.26").stdout
+    headers = [line for line in patch.splitlines() if line.startswith("@@")]
+    assert headers and all("[" in h and "https://pyo3.rs" in h for h in headers), headers
+    assert any("[manifest]" in h for h in headers)
