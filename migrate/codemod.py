@@ -32,6 +32,11 @@ class CodemodInfo:
     max_target: Version | None  # first target it no longer applies to, if any
     guide: str  # the section of PyO3's migration guide this follows
     docs: str  # the module docstring: what it does, an example, why it is (un)safe
+    stages: tuple[Version, ...] = ()  # later releases from which its output changes (for `plan`)
+
+    def acts_at(self, target: Version) -> Version:
+        """The release whose API its output uses for this target."""
+        return max((s for s in (self.min_target, *self.stages) if s <= target), default=self.min_target)
 
     def applies(self, target: Version) -> bool:
         return target >= self.min_target and (self.max_target is None or target < self.max_target)

@@ -37,9 +37,10 @@ def hops(start: Version, target: Version) -> list[tuple[int, int]]:
     return lines
 
 
-def _hop_of(min_target: Version, start: Version) -> tuple[int, int]:
-    line = (min_target.major, min_target.minor)
-    return max(line, (start.major, start.minor + 1))
+def _hop_of(info, start: Version, target: Version) -> tuple[int, int]:
+    """The hop a codemod's changes belong to: the release its output needs (the manifest: the last)."""
+    acts_at = target if info.id == "manifest" else info.acts_at(target)
+    return max((acts_at.major, acts_at.minor), (start.major, start.minor + 1))
 
 
 def plan_lines(result: RunResult, target: Version) -> list[str]:
@@ -58,7 +59,7 @@ def plan_lines(result: RunResult, target: Version) -> list[str]:
             out.append(f"  hop to {line[0]}.{line[1]}: {note}")
             for codemod in codemods.REGISTRY:
                 info = codemod.info
-                if not info.applies(target) or _hop_of(info.min_target, start) != line:
+                if not info.applies(target) or _hop_of(info, start, target) != line:
                     continue
                 files = changed_by.get(info.id, 0)
                 findings = found_by.get(info.id, 0)

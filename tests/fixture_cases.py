@@ -8,6 +8,7 @@ No `after` means "must not change". The optional TOML holds:
     pyo3 = "0.22.6"            # the crate's own requirement (default "0.22.6")
     codemods = ["clone-ref"]   # what runs (default: the directory's codemod)
     unsafe = false             # apply unsafe fixes
+    declare_free_threaded = false  # --declare-free-threaded
     findings = ["text", ...]   # each must be part of a finding's "codemod: message" (in order)
     no_findings = true         # assert there is none (default: only when `findings` is absent... see below)
 """
@@ -83,5 +84,6 @@ def run_case(case: Case, files: dict[Path, bytes] | None = None) -> list[FileRes
     options = engine.Options(
         target=Version.parse(case.options.get("target", "0.26")),
         include_unsafe=case.options.get("unsafe", False),
+        declare_free_threaded=case.options.get("declare_free_threaded", False),
     )
     return engine.run(project, dict(files), selected, options)
