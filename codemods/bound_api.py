@@ -42,7 +42,7 @@ INFO = CodemodInfo(
     safety=Safety.SAFE,
     min_target=V0_23,
     max_target=None,
-    guide=f"{GUIDE}#from-022-to-023",
+    guide=f"{GUIDE}#gil-refs-feature-removed",
     docs=__doc__.strip(),
 )
 
