@@ -1,17 +1,25 @@
 """The codemods, one module each, in the order they run (each on the previous one's output).
 
 Order matters: `clone-ref` rewrites manual clones while the cell types are still the old ones,
-so that `once-lock` then sees every `clone_ref` use when it decides what std can express.
+so that `once-lock` then sees every `clone_ref` use when it decides what std can express;
+`gil-used` runs after every other Rust codemod, so its blocker scan sees the migrated code;
+`manifest` runs last.
 """
 
 from __future__ import annotations
 
-from codemods import clone_ref, manifest, once_lock
+from codemods import attach, bound_api, clone_ref, gil_used, manifest, mutex, once_lock, py_clone
 from migrate.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
+    bound_api.CODEMOD,
     clone_ref.CODEMOD,
     once_lock.CODEMOD,
+    mutex.CODEMOD,
+    attach.CODEMOD,
+    py_clone.CODEMOD,
+    py_clone.FEATURE_CODEMOD,
+    gil_used.CODEMOD,
     manifest.CODEMOD,
 )
 

@@ -10,7 +10,6 @@ No `after` means "must not change". The optional TOML holds:
     unsafe = false             # apply unsafe fixes
     declare_free_threaded = false  # --declare-free-threaded
     findings = ["text", ...]   # each must be part of a finding's "codemod: message" (in order)
-    no_findings = true         # assert there is none (default: only when `findings` is absent... see below)
 """
 
 from __future__ import annotations
