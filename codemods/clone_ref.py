@@ -2,35 +2,65 @@
 
 What it does
     Crates that keep Python objects in a `GILOnceCell` (or `PyOnceLock`) often clone the cell by
-    hand: make a new empty cell, and if the old one holds a value, `set` a `clone_ref(py)` of it.
+    hand: make a new empty cell and, if the old one holds a value, `set` a `clone_ref(py)` of it.
     PyO3 has had `GILOnceCell<Py<T>>::clone_ref(py)` since 0.22.3 (and `PyOnceLock<Py<T>>::clone_ref`
-    since 0.26), which is exactly that code. The forms recognised:
+    since 0.26, when the type appeared), which is exactly that code. The forms recognised:
 
-        let cell = GILOnceCell::new();            // or PyOnceLock::new(), a path, an alias, Default
+        let cell = GILOnceCell::new();            // `mut`, a type, `X::<T>::new()`, `X::default()`,
+                                                  // `Default::default()`; a path or an alias for X
         if let Some(v) = other.get(py) {          // or `match other.get(py) { Some(v) => .., None => {} }`
-            let _ = cell.set(py, v.clone_ref(py)); // or `.ok()`, `.unwrap()`, `.expect(..)`
-        }                                         // or `other.get(py).map(|v| cell.set(py, v.clone_ref(py)))`
+            let _ = cell.set(py, v.clone_ref(py)); // or `.ok()`, `.unwrap()`, `.expect(..)`, a bare call
+        }
 
-    become `let cell = other.clone_ref(py);`, and the one-expression form
-    `GILOnceCell::new(other.get(py).map(|ob| ob.clone_ref(py)))` becomes `other.clone_ref(py)`.
+    The fill may also be `other.get(py).map(|v| cell.set(py, v.clone_ref(py)));` (with an
+    expression or a block body, and optionally `let _ =`), and the read may do the cloning:
+    `if let Some(v) = other.get(py).map(|o| o.clone_ref(py)) { let _ = cell.set(py, v); }`.
+    The one-expression form `GILOnceCell::new(other.get(py).map(|ob| ob.clone_ref(py)))`, PyO3's
+    own implementation spelled out (PyO3's `new` takes no argument, so it does not compile as
+    written), is recognised too, wherever it stands (a `let`, a struct literal field).
+
+Example
+    Before:
+        let cell = GILOnceCell::new();
+        if let Some(v) = self.value.get(py) {
+            let _ = cell.set(py, v.clone_ref(py));
+        }
+    After:
+        let cell = self.value.clone_ref(py);
+
+    Only the constructor call is replaced and the fill statement removed. A comment ending the
+    fill's last line goes with it; every other comment stays byte for byte, comment lines
+    between the `let` and the fill included.
 
 What it will not do
-    It changes a clone only when the declarations say the cell holds `Py<_>` (or `PyObject`):
-    `clone_ref` exists for no other content. Otherwise it reports the place. A `Clone` impl that
-    leaves a cache empty on purpose (`cache: OnceLock::new()`) is not a clone of the cell: untouched.
+    It changes a clone only when a declaration says the cell holds `Py<_>` (`Py<..>`, `PyObject`,
+    `pyo3::Py<..>`): the source cell's (a static, a field, a parameter, anywhere in the crate) or
+    the new cell's own type annotation or turbofish. `clone_ref` exists for no other content, and
+    a type alias or a generic cannot be seen through, so otherwise it reports the place ("cannot
+    tell it holds Py<_>") and leaves it. It also leaves alone: a fill that is not the statement
+    right after the `let`, or does anything else (an `else` or `None` arm with work, a match guard,
+    extra statements, another cell, another `py`, a changed value, a read of the new cell itself);
+    a `PyOnceLock` copied into a `GILOnceCell` or the reverse (`clone_ref` returns the source's
+    type); read-outs such as `CELL.get_or_init(py, ..).clone_ref(py)`, which clone the content,
+    not the cell; a `Clone` impl that leaves a cache empty on purpose (`cache: GILOnceCell::new()`);
+    a crate's own type named `GILOnceCell`; anything inside `macro_rules!` or a macro invocation
+    (token trees).
 
 Fix safety
-    Safe: the method does what the removed code did.
+    Safe: the method is PyO3's own code for the same steps (a new cell, filled with a new reference
+    when the source is full; `set` on a new cell cannot fail, so `.unwrap()` and `.expect(..)`
+    never fired). The source expression is still evaluated once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
 from migrate import rust
-from migrate.cells import GIL_ONCE_CELL, PY_ONCE_LOCK, CellInventory, build_inventory, method_call, receiver_key
+from migrate.cells import GIL_ONCE_CELL, PY_ONCE_LOCK, CellDecl, CellInventory, build_inventory, method_call, receiver_key
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety
 from migrate.version import V0_22_3
@@ -52,25 +82,53 @@ _COMMENTS = ("line_comment", "block_comment")
 
 @dataclass
 class Facts:
-    inventories: tuple[CellInventory, CellInventory]  # GILOnceCell's, PyOnceLock's
+    # GILOnceCell's, PyOnceLock's: a cell type is its index here
+    inventories: tuple[CellInventory, CellInventory]
 
-    def holds_py(self, key: str | None) -> bool:
-        return key is not None and any(inv.holds_py(key) for inv in self.inventories)
+    def source(self, ctx: Context, get: _Get, kind: int | None) -> tuple[set[int], bool, str | None]:
+        """What the declarations say of the cell read by `get`: (its cell types, whether it holds
+        `Py<_>` as a `kind` cell (as its only type when kind is None), its T as written)."""
+        exact = self._attributed(ctx.path, get.call)
+        if exact is not None:
+            declared, decl = exact
+            return {declared}, decl.holds_py, decl.inner
+        # not attributed to one declaration: by name, where a collision only makes it more careful
+        key = receiver_key(ctx.source, get.source_cell)
+        kinds = {k for k, inv in enumerate(self.inventories) if key is not None and key in inv.decls}
+        as_kind = kind if kind is not None else (min(kinds) if len(kinds) == 1 else None)
+        holds = key is not None and as_kind is not None and self.inventories[as_kind].holds_py(key)
+        inner = next((d.inner for inv in self.inventories for d in inv.decls.get(key or "", []) if d.inner), None)
+        return kinds, holds, inner
 
-    def constructor_paths(self, ctx: Context) -> set[int]:
-        """Ids of nodes spelling a cell type in this file (`GILOnceCell`, `PyOnceLock`, aliases)."""
-        ids = set()
-        for inv in self.inventories:
+    def _attributed(self, path: Path, call: Node) -> tuple[int, CellDecl] | None:
+        """(cell type, declaration) of the cell the inventory says `call` reads, if it says."""
+        span = (call.start_byte, call.end_byte)
+        for kind, inv in enumerate(self.inventories):
+            for uses in inv.uses.values():
+                for use in uses:
+                    if use.path == path and not use.in_macro and (use.call.start_byte, use.call.end_byte) == span:
+                        decl = inv.by_ident.get(use.decl) if use.decl is not None else None
+                        if decl is not None:
+                            return kind, decl
+        return None
+
+    def cell_type_refs(self, ctx: Context) -> dict[tuple[int, int], int]:
+        """Span -> cell type, for the nodes spelling a cell type in this file (paths and aliases too).
+
+        Spans, not node ids: the scan's tree and this file's may be two parses of the same bytes."""
+        spans = {}
+        for kind, inv in enumerate(self.inventories):
             cells = inv.files.get(ctx.path)
             if cells is not None:
-                ids.update(ref.node.id for ref in cells.refs.refs)
-        return ids
+                spans.update(((ref.node.start_byte, ref.node.end_byte), kind) for ref in cells.refs.refs)
+        return spans
 
 
 @dataclass
 class _Get:
     """`SOURCE.get(PY)`, the read of the cell being cloned."""
 
+    call: Node
     source_cell: Node
     py: Node
 
@@ -89,7 +147,7 @@ def _as_get(source: bytes, node: Node) -> _Get | None:
     values = [c for c in args.named_children if c.type not in _COMMENTS]
     if method != "get" or len(values) != 1:
         return None
-    return _Get(receiver, values[0])
+    return _Get(_strip_parens(node), receiver, values[0])
 
 
 def _as_clone_ref_of(source: bytes, node: Node, binding: str, py: str) -> bool:
@@ -185,6 +243,10 @@ def _empty(node: Node | None) -> bool:
 def _fill_statement(source: bytes, stmt: Node, cell: str) -> _Get | None:
     """If stmt copies another cell's content into CELL, the read it copies from."""
     expr = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else stmt
+    if expr.type == "let_declaration":  # `let _ = SOURCE.get(py).map(..);`
+        pattern, expr = expr.child_by_field_name("pattern"), expr.child_by_field_name("value")
+        if pattern is None or pattern.type != "_" or expr is None or stmt.child_by_field_name("type") is not None:
+            return None
     if expr.type == "if_expression":
         return _if_let_fill(source, expr, cell)
     if expr.type == "match_expression":
@@ -257,18 +319,19 @@ def _match_fill(source: bytes, expr: Node, cell: str) -> _Get | None:
     for arm in arms:
         pattern = arm.child_by_field_name("pattern")
         value = arm.child_by_field_name("value")
-        written = rust.text(source, pattern).strip() if pattern is not None else ""
-        if written in ("None", "_") and _empty(value):
+        if pattern is None or pattern.child_by_field_name("condition") is not None:
+            return None  # `Some(v) if ..`: a guard copies only some contents
+        if rust.text(source, pattern) in ("None", "_") and _empty(value):
             empty = True
             continue
-        binding = _some_binding(source, pattern.named_children[0] if pattern and pattern.named_children else None)
+        binding = _some_binding(source, pattern.named_children[0] if pattern.named_children else None)
         if binding and _is_set_of(source, value, cell, _setter(source, binding, get, cloned)):
             filled = True
     return get if filled and empty else None
 
 
 def _map_fill(source: bytes, expr: Node, cell: str) -> _Get | None:
-    """`SOURCE.get(py).map(|v| CELL.set(py, v.clone_ref(py)))`, optionally `.unwrap_or(..)`-free."""
+    """`SOURCE.get(py).map(|v| CELL.set(py, v.clone_ref(py)))`, its value unused."""
     parts = method_call(source, expr)
     if parts is None or parts[1] != "map":
         return None
@@ -280,23 +343,57 @@ def _map_fill(source: bytes, expr: Node, cell: str) -> _Get | None:
     return get if _is_set_of(source, body, cell, _setter(source, binding, get, False)) else None
 
 
-def _constructor(source: bytes, value: Node | None, cell_type_ids: set[int]) -> Node | None:
-    """The call node if value builds an empty cell (`X::new()`, `Default::default()`, `X::default()`)."""
-    if value is None or value.type != "call_expression":
+def _is_py(content: str) -> bool:
+    """`Py<..>` or `PyObject`, bare or `pyo3::`-qualified (the contents `clone_ref` exists for)."""
+    compact = "".join(content.split()).removeprefix("::").removeprefix("pyo3::")
+    return compact.startswith("Py<") or compact == "PyObject"
+
+
+@dataclass
+class _NewCell:
+    """`let NAME[: TYPE] = CONSTRUCTOR;`: an empty cell made to be filled."""
+
+    name: str
+    constructor: Node  # the call that builds the empty cell: the node the fix replaces
+    kind: int | None  # its cell type (an index of Facts.inventories), when the constructor or annotation says
+    content: str | None  # the T of the annotation or turbofish, when written
+
+
+def _cell_type(node: Node | None, cell_types: dict[tuple[int, int], int]) -> tuple[int | None, str | None]:
+    """(kind, T) of a written cell type: `GILOnceCell<T>`, `pyo3::sync::PyOnceLock<T>`, `Alias`, `Cell::<T>`."""
+    if node is not None and node.type == "generic_type":
+        args = node.child_by_field_name("type_arguments")
+        kind, _ = _cell_type(node.child_by_field_name("type"), cell_types)
+        values = [c for c in args.named_children if c.type not in _COMMENTS] if args is not None else []
+        return kind, (values[0].text.decode() if kind is not None and len(values) == 1 else None)
+    return (cell_types.get((node.start_byte, node.end_byte)), None) if node is not None else (None, None)
+
+
+def _new_cell(source: bytes, let: Node, cell_types: dict[tuple[int, int], int]) -> _NewCell | None:
+    """The let, if it makes an empty cell: `X::new()`, `X::default()`, `Default::default()`."""
+    pattern = let.child_by_field_name("pattern")
+    if pattern is not None and pattern.type == "mut_pattern":
+        pattern = pattern.named_children[0]
+    value = let.child_by_field_name("value")
+    if pattern is None or pattern.type != "identifier" or value is None or value.type != "call_expression":
         return None
     function = value.child_by_field_name("function")
     args = value.child_by_field_name("arguments")
-    if function is None or args is None or function.type != "scoped_identifier":
+    if function is None or args is None or function.type != "scoped_identifier" or args.named_child_count:
         return None
-    if [c for c in args.named_children if c.type not in _COMMENTS]:
-        return None
-    name = rust.text(source, function.child_by_field_name("name"))
-    path = function.child_by_field_name("path")
-    if rust.text(source, function) == "Default::default":
-        return value
-    if name in ("new", "default") and path is not None and path.id in cell_type_ids:
-        return value
-    return None
+    kind, content = _cell_type(let.child_by_field_name("type"), cell_types)
+    if rust.text(source, function) != "Default::default":
+        if rust.text(source, function.child_by_field_name("name")) not in ("new", "default"):
+            return None
+        built, turbofish = _cell_type(function.child_by_field_name("path"), cell_types)
+        if built is None or (kind is not None and kind != built):
+            return None
+        kind, content = built, content or turbofish
+    return _NewCell(rust.text(source, pattern), value, kind, content)
+
+
+def _mentions(source: bytes, node: Node, name: str) -> bool:
+    return any(n.type == "identifier" and rust.text(source, n) == name for n in rust.walk(node))
 
 
 def _next_statement(node: Node) -> Node | None:
@@ -306,17 +403,44 @@ def _next_statement(node: Node) -> Node | None:
     return sibling
 
 
-def _statement_lines(source: bytes, stmt: Node, previous: Node) -> Edit:
-    """Delete stmt with the whitespace that separates it from the previous statement."""
-    return Edit(previous.end_byte, stmt.end_byte, b"")
+def _line_start(source: bytes, offset: int) -> int:
+    return source.rfind(b"\n", 0, offset) + 1
 
 
-def _annotated_py(source: bytes, let: Node) -> bool:
-    annotation = let.child_by_field_name("type")
-    if annotation is None:
-        return False
-    compact = "".join(rust.text(source, annotation).split())
-    return "<Py<" in compact or "<PyObject>" in compact or "<pyo3::Py<" in compact
+def _line_end(source: bytes, offset: int) -> int:
+    """Just after the newline ending the line that holds offset (or the end of the file)."""
+    newline = source.find(b"\n", offset)
+    return len(source) if newline == -1 else newline + 1
+
+
+def _deletion(source: bytes, stmt: Node) -> Edit:
+    """Remove the fill statement, keeping every comment outside it byte for byte.
+
+    When the statement has its lines to itself they go, with a `//` comment ending its last line
+    (it talks about the statement) and one of two blank lines around it; comments on lines of
+    their own before it stay. Sharing a line, only its bytes and the space that separates it go.
+    """
+    end = stmt.end_byte
+    after = stmt.next_sibling
+    if after is not None and after.type == "line_comment" and b"\n" not in source[end : after.start_byte]:
+        end = after.end_byte
+    start, stop = _line_start(source, stmt.start_byte), _line_end(source, end)
+    if source[start : stmt.start_byte].strip():  # code before it on its first line
+        return Edit(stmt.prev_sibling.end_byte, stmt.end_byte, b"")
+    if source[end:stop].strip():  # code after it on its last line moves to its place
+        return Edit(stmt.start_byte, stmt.next_sibling.start_byte, b"")
+    blank_before = start > 0 and not source[_line_start(source, start - 1) : start].strip()
+    following = _line_end(source, stop)
+    if blank_before and stop < len(source) and not source[stop:following].strip():
+        stop = following
+    return Edit(start, stop, b"")
+
+
+_UNSURE = "manual clone of a once-cell{held}: cannot tell it holds Py<_>; if it does, use `.clone_ref(py)`"
+
+
+def _unsure(content: str | None) -> str:
+    return _UNSURE.format(held=f" holding `{content}`" if content else "")
 
 
 class CloneRefCodemod(Codemod):
@@ -326,59 +450,59 @@ class CloneRefCodemod(Codemod):
         return Facts((build_inventory(snapshot, GIL_ONCE_CELL), build_inventory(snapshot, PY_ONCE_LOCK)))
 
     def transform(self, ctx: Context) -> None:
-        if b".get(" not in ctx.source:
+        if b".get(" not in ctx.source or b"clone_ref" not in ctx.source:
             return
         facts: Facts = ctx.facts
-        cell_type_ids = facts.constructor_paths(ctx)
-        if not cell_type_ids:
-            return
+        cell_types = facts.cell_type_refs(ctx)
         for node in rust.walk(ctx.tree.root_node):
-            if rust.in_macro(node) is not None:
-                continue
+            if node.type not in ("let_declaration", "call_expression") or rust.in_macro(node) is not None:
+                continue  # inside a macro: token trees, nothing there is an expression we could edit
             if node.type == "let_declaration":
-                self._statement_form(ctx, facts, node, cell_type_ids)
-            elif node.type == "call_expression":
-                self._expression_form(ctx, facts, node, cell_type_ids)
+                self._statement_form(ctx, facts, node, cell_types)
+            else:
+                self._expression_form(ctx, facts, node, cell_types)
 
-    def _statement_form(self, ctx: Context, facts: Facts, let: Node, cell_type_ids: set[int]) -> None:
+    def _statement_form(self, ctx: Context, facts: Facts, let: Node, cell_types: dict[tuple[int, int], int]) -> None:
         source = ctx.source
-        pattern = let.child_by_field_name("pattern")
-        if pattern is not None and pattern.type == "mut_pattern":
-            pattern = pattern.named_children[0]
-        constructor = _constructor(source, let.child_by_field_name("value"), cell_type_ids)
-        if pattern is None or pattern.type != "identifier" or constructor is None:
-            return
-        fill = _next_statement(let)
-        get = _fill_statement(source, fill, ctx.text(pattern)) if fill is not None else None
-        if get is None:
-            return
-        if not (facts.holds_py(receiver_key(source, get.source_cell)) or _annotated_py(source, let)):
-            ctx.finding(let, "manual clone of a once-cell: cannot tell it holds Py<_>; if it does, use `.clone_ref(py)`")
-            return
-        clone = f"{ctx.text(get.source_cell)}.clone_ref({ctx.text(get.py)})"
-        ctx.fix(
-            f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref",
-            [Edit(constructor.start_byte, constructor.end_byte, clone.encode()), _statement_lines(source, fill, let)],
-        )
+        cell = _new_cell(source, let, cell_types)
+        fill = _next_statement(let) if cell is not None else None
+        get = _fill_statement(source, fill, cell.name) if fill is not None else None
+        if get is None or _mentions(source, get.source_cell, cell.name):
+            return  # `c.get(py)` read the new, empty cell: in `let c = c.clone_ref(py)` it would be another
+        annotated_py = cell.content is not None and _is_py(cell.content)
+        if self._decide(ctx, facts, let, get, cell.kind, annotated_py, cell.content):
+            ctx.fix(
+                f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref",
+                [Edit(cell.constructor.start_byte, cell.constructor.end_byte, _clone(ctx, get)), _deletion(source, fill)],
+            )
 
-    def _expression_form(self, ctx: Context, facts: Facts, call: Node, cell_type_ids: set[int]) -> None:
-        source = ctx.source
+    def _expression_form(self, ctx: Context, facts: Facts, call: Node, cell_types: dict[tuple[int, int], int]) -> None:
         function = call.child_by_field_name("function")
         args = call.child_by_field_name("arguments")
         if function is None or function.type != "scoped_identifier" or args is None:
             return
-        path = function.child_by_field_name("path")
-        if rust.text(source, function.child_by_field_name("name")) != "new" or path is None or path.id not in cell_type_ids:
+        kind, content = _cell_type(function.child_by_field_name("path"), cell_types)
+        if kind is None or ctx.text(function.child_by_field_name("name")) != "new":
             return
         values = [c for c in args.named_children if c.type not in _COMMENTS]
-        get = _mapped_get(source, values[0]) if len(values) == 1 else None
-        if get is None:
-            return
-        if not facts.holds_py(receiver_key(source, get.source_cell)):
-            ctx.finding(call, "manual clone of a once-cell: cannot tell it holds Py<_>; if it does, use `.clone_ref(py)`")
-            return
-        clone = f"{ctx.text(get.source_cell)}.clone_ref({ctx.text(get.py)})"
-        ctx.fix(f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref", [Edit(call.start_byte, call.end_byte, clone.encode())])
+        get = _mapped_get(ctx.source, values[0]) if len(values) == 1 else None
+        if get is not None and self._decide(ctx, facts, call, get, kind, content is not None and _is_py(content), content):
+            ctx.fix(f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref", [Edit(call.start_byte, call.end_byte, _clone(ctx, get))])
+
+    @staticmethod
+    def _decide(ctx: Context, facts: Facts, at: Node, get: _Get, kind: int | None, annotated_py: bool, content: str | None) -> bool:
+        """Whether `SOURCE.clone_ref(py)` may replace the clone; a finding when the types do not say."""
+        declared, holds_py, declared_content = facts.source(ctx, get, kind)
+        if kind is not None and declared and kind not in declared:
+            return False  # a PyOnceLock copied into a GILOnceCell (or back): clone_ref would change the type
+        if annotated_py or holds_py:
+            return True
+        ctx.finding(at, _unsure(content or declared_content))
+        return False
+
+
+def _clone(ctx: Context, get: _Get) -> bytes:
+    return f"{ctx.text(get.source_cell)}.clone_ref({ctx.text(get.py)})".encode()
 
 
 CODEMOD = CloneRefCodemod()
