@@ -72,7 +72,7 @@ INFO = CodemodInfo(
     safety=Safety.SAFE,
     min_target=V0_22_3,
     max_target=None,
-    guide=f"{GUIDE}#deprecation-of-gilonce-cell-type",
+    guide=f"{GUIDE}#replacement-of-giloncecell-with-pyoncelock",
     docs=__doc__.strip(),
 )
 

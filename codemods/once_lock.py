@@ -6,41 +6,60 @@ What it does
     reference becomes `PyOnceLock`, whose methods take the same `py` arguments, so call sites do
     not change. For targets 0.23-0.25 the cell becomes `std::sync::OnceLock`: `get_or_init(py, f)`
     becomes `get_or_init_py_attached(py, f)` from `pyo3::sync::OnceLockExt`, `get(py)` becomes
-    `get()` and `set(py, v)` becomes `set(v)`.
+    `get()` and `set(py, v)` becomes `set(v)`; `get_mut`, `take` and `into_inner` stay as they are.
+
+    Every declaration is covered: statics (also inside functions and `#[cfg]` impls, and inside
+    `thread_local!`), struct fields (a `const fn new` stays `const`), newtype and enum payloads,
+    arrays of cells, `&'static` parameters, locals, generic `T`; written bare, through an alias,
+    a glob (`use pyo3::sync::*`, `use super::*`), or as a full path (also the old
+    `pyo3::once_cell::GILOnceCell`). `use` lines are rewritten in place, commas and braces kept
+    tidy, and no import is left unused; a file that keeps some cells imports both names.
 
 Example
     use pyo3::sync::GILOnceCell;                  use pyo3::sync::PyOnceLock;
     static CLS: GILOnceCell<Py<PyType>> =   ->    static CLS: PyOnceLock<Py<PyType>> =
         GILOnceCell::new();                           PyOnceLock::new();
 
+    With a 0.23-0.25 target:
+    use pyo3::sync::GILOnceCell;                  use pyo3::sync::OnceLockExt;
+    static CLS: GILOnceCell<Py<PyType>> =   ->    use std::sync::OnceLock;
+        GILOnceCell::new();                       static CLS: OnceLock<Py<PyType>> = OnceLock::new();
+    CLS.get_or_init(py, || ..)                    CLS.get_or_init_py_attached(py, || ..)
+
 What it will not do
     - Names are resolved first: a crate's own type named `GILOnceCell` is reported (a GIL-reliant
-      cell is unsound under free-threading), never edited.
-    - A cell changes together with all its uses across the project, or not at all. For 0.23-0.25,
-      `get_or_try_init`, `import` and `clone_ref` have no std equivalent: such a cell stays and is
-      reported with a suggestion to target 0.26 or later.
+      cell is unsound under free-threading), never edited, also next to PyO3's in the same crate.
+    - A cell changes together with all its uses across the project, and with the cells its
+      values meet (a `&'static` parameter and what is passed to it, `[INIT; N]`), or not at all.
+      For 0.23-0.25, `get_or_try_init`, `import` and `clone_ref` have no std equivalent, and a
+      cell used in a way this tool cannot follow (inside a macro, passed to an unknown function,
+      in `thread_local!`, through a type alias or a return type) cannot be tracked to its calls:
+      such a cell stays GILOnceCell and is reported with the advice to target 0.26 or later.
     - Mentions inside macro invocations and `macro_rules!` bodies are token trees, not paths: they
-      are reported with their location. A `static mut` cell is reported, not converted.
+      are reported with their location, and the import they need stays.
+    - A `static mut` cell is reported, not converted (its `take()`/`set()` resets race).
+    - A `pub use pyo3::sync::GILOnceCell` re-export is the crate's API: it stays.
     - Strings and comments are never edited.
 
 Fix safety
-    Safe. `PyOnceLock` initialises once (no racy re-run): code that re-entered its own
-    initialiser would now deadlock, which such code already had to avoid under free-threading.
+    Safe. `PyOnceLock` and `OnceLock` initialise once (no racy re-run): code that re-entered its
+    own initialiser would now deadlock, which such code already had to avoid under free-threading.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tree_sitter import Node
 
 from migrate import rust
-from migrate.cells import GIL_ONCE_CELL, CellInventory, build_inventory
+from migrate.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety
-from migrate.names import ItemRef, canonical, glob_provides
-from migrate.rust import FileIndex, UseLeaf
-from migrate.version import V0_23, V0_26
+from migrate.names import CrateNames, ItemRef
+from migrate.rust import UseLeaf
+from migrate.version import V0_23, V0_26, Version
 
 INFO = CodemodInfo(
     id="once-lock",
@@ -49,8 +68,9 @@ INFO = CodemodInfo(
     safety=Safety.SAFE,
     min_target=V0_23,
     max_target=None,
-    guide=f"{GUIDE}#deprecation-of-gilonce-cell-type",
+    guide=f"{GUIDE}#replacement-of-giloncecell-with-pyoncelock",
     docs=__doc__.strip(),
+    stages=(V0_26,),  # std OnceLock below, PyOnceLock from here
 )
 
 NO_STD_EQUIVALENT = {
@@ -58,31 +78,178 @@ NO_STD_EQUIVALENT = {
     "import": "`import` exists only on PyO3's cells",
     "clone_ref": "`clone_ref` exists only on PyO3's cells",
 }
-PY_ONCE_LOCK = "PyOnceLock"
+TARGET_ADVICE = "target PyO3 >= 0.26 to move it to PyOnceLock"
+
 STD_ONCE_LOCK = ("std", "sync", "OnceLock")
+PY_ONCE_LOCK = ("pyo3", "sync", "PyOnceLock")
 ONCE_LOCK_EXT = ("pyo3", "sync", "OnceLockExt")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a cell becomes: PyOnceLock (>= 0.26) or std's OnceLock (0.23-0.25)."""
+
+    std: bool
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return STD_ONCE_LOCK if self.std else PY_ONCE_LOCK
+
+    @property
+    def name(self) -> str:
+        return self.path[-1]
+
+    @property
+    def use_path(self) -> str:
+        return "::".join(self.path)
+
+
+def target_of(version: Version) -> Target:
+    return Target(std=version < V0_26)
+
+
+# ------------------------------------------------------------------------------------------ deciding
+
+
+def std_call_problem(source: bytes, use: CellUse) -> str | None:
+    """Why a call on a cell cannot become a std OnceLock call (None: it can)."""
+    if use.method in NO_STD_EQUIVALENT:
+        return NO_STD_EQUIVALENT[use.method]
+    args = use.call.child_by_field_name("arguments")
+    if args is None or len(arguments(args)) != CELL_ARITY[use.method]:
+        return f"`.{use.method}(..)` is called with an unexpected number of arguments"
+    return None
+
+
+def _where(snapshot: Snapshot, path: Path, node: Node) -> str:
+    line = snapshot.contents[path].count(b"\n", 0, node.start_byte) + 1
+    return f"{path}:{line}"
+
+
+def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple, str]:
+    """Why each cell, on its own, has to stay as it is."""
+    reasons: dict[tuple, str] = {}
+    for ident, decl in inv.by_ident.items():
+        if decl.mutable:
+            reasons[ident] = f"{CELL} is a `static mut` cell (its take()/set() resets race): port it by hand"
+    if not std:
+        return reasons
+    for uses in inv.uses.values():
+        for use in uses:
+            if use.decl is None or use.in_macro:
+                continue
+            problem = std_call_problem(snapshot.contents[use.path], use)
+            if problem is not None:
+                where = _where(snapshot, use.path, use.call)
+                reasons.setdefault(use.decl, f"{problem} (at {where}); {TARGET_ADVICE}")
+    for ident, notes in inv.notes.items():
+        reasons.setdefault(ident, f"{notes[0].message}, so its calls cannot be followed; {TARGET_ADVICE}")
+    return reasons
+
+
+def _groups(inv: CellInventory) -> dict[tuple, tuple]:
+    """Union-find over cells whose values meet: ident -> its group's root."""
+    parent = {ident: ident for ident in inv.by_ident}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in inv.links:
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+    return {ident: find(ident) for ident in parent}
+
+
+def held_cells(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple, str]:
+    """Every cell that stays, with the reason (its own, or that of a cell it shares values with)."""
+    reasons = own_reasons(snapshot, inv, std)
+    root_of = _groups(inv)
+    cause_of_group: dict[tuple, tuple] = {}
+    for ident in reasons:
+        cause_of_group.setdefault(root_of[ident], ident)
+    held = {}
+    for ident in inv.by_ident:
+        cause = cause_of_group.get(root_of[ident])
+        if cause is None:
+            continue
+        if cause == ident:
+            held[ident] = reasons[ident].replace(CELL, "it")
+        else:
+            name = inv.by_ident[cause].describe()
+            held[ident] = f"it shares values with {name}, which stays: {reasons[cause].replace(CELL, name)}"
+    return held
 
 
 @dataclass
 class Facts:
     inventory: CellInventory
-    held_always: dict[str, str] = field(default_factory=dict)  # key -> reason (any target)
-    held_for_std: dict[str, str] = field(default_factory=dict)  # key -> reason (0.23-0.25 targets)
+    held: dict[bool, dict[tuple, str]]  # std mode? -> cell ident -> reason
+    std_calls: dict[Path, list[CellUse]] = field(default_factory=dict)  # calls to rewrite (0.23-0.25)
+    ext_scopes: set[tuple[Path, int]] = field(default_factory=set)  # module scopes that will need OnceLockExt
+    leaf_counts: dict[bool, dict[tuple[Path, int], "LeafUse"]] = field(default_factory=dict)
 
-    def reason(self, key: str | None, std_mode: bool) -> str | None:
-        if key is None:
-            if std_mode and self.held_for_std:
-                return "a type-only position (parameter, return type, alias) stays while some cell stays"
+    @property
+    def names(self) -> CrateNames:
+        return self.inventory.names
+
+    def ref_reason(self, path: Path, ref: ItemRef, target: Target) -> str | None:
+        """Why a mention stays (None: it is converted)."""
+        if ref.in_item_macro is not None:
+            if target.std:
+                return f"a cell in `thread_local!` is used through `with` closures this tool does not follow; {TARGET_ADVICE}"
             return None
-        if key in self.held_always:
-            return self.held_always[key]
-        return self.held_for_std.get(key) if std_mode else None
+        ident = self.inventory.files[path].ref_decl.get(ref.span[0])
+        if ident is None:
+            if target.std:
+                return ("this `GILOnceCell` is not the type of a static, field, payload, local or parameter (a return "
+                        f"type, alias or bound?): the cells it stands for cannot be followed to their calls; {TARGET_ADVICE}")
+            return None
+        return self.held[target.std].get(ident)
+
+    def leaf_use(self, leaf_file: Path, leaf: UseLeaf, target: Target) -> "LeafUse":
+        return self.leaf_counts[target.std].get((leaf_file, leaf.node.start_byte), LeafUse())
+
+    def leaf_pinned(self, leaf_file: Path, leaf: UseLeaf, target: Target) -> bool:
+        """The import must keep naming GILOnceCell (something still uses it, or it is public API)."""
+        return self.leaf_use(leaf_file, leaf, target).kept > 0 or leaf.public
 
 
-def _py_token_like(source: bytes, node: Node) -> bool:
-    """A first argument that reads as a `Python<'py>` token (`py`, `_py`, `obj.py()`)."""
-    written = rust.text(source, node)
-    return "py" in written.lower() and node.type in ("identifier", "call_expression", "field_expression")
+@dataclass
+class LeafUse:
+    """What goes through one `use` of GILOnceCell."""
+
+    converted: int = 0  # mentions written through it that change
+    kept: int = 0  # mentions (also inside macros) that stay GILOnceCell
+    relayed: int = 0  # changing mentions of other files that reached the item through it (a re-export)
+
+
+def _count_leaves(facts: Facts, std: bool) -> dict[tuple[Path, int], LeafUse]:
+    counts: dict[tuple[Path, int], LeafUse] = {}
+    target = Target(std)
+
+    def entry(leaf_file: Path, leaf: UseLeaf) -> LeafUse:
+        return counts.setdefault((leaf_file, leaf.node.start_byte), LeafUse())
+
+    for path, cells in facts.inventory.files.items():
+        for ref in cells.refs.refs:
+            if ref.leaf is None:
+                continue
+            kept = facts.ref_reason(path, ref, target) is not None
+            for relay_file, relay in ref.relays:
+                if kept:
+                    entry(relay_file, relay).kept += 1
+                else:
+                    entry(relay_file, relay).relayed += 1
+            if kept:
+                entry(ref.leaf_file, ref.leaf).kept += 1
+            else:
+                entry(ref.leaf_file, ref.leaf).converted += 1
+        for leaf_file, leaf in cells.refs.macro_leaves:
+            entry(leaf_file, leaf).kept += 1
+    return counts
 
 
 class OnceLockCodemod(Codemod):
@@ -90,24 +257,11 @@ class OnceLockCodemod(Codemod):
 
     def scan(self, snapshot: Snapshot) -> Facts:
         inventory = build_inventory(snapshot, GIL_ONCE_CELL)
-        facts = Facts(inventory)
-        for key, decls in inventory.decls.items():
-            if any(d.mutable for d in decls):
-                facts.held_always[key] = f"`static mut` cell `{key}`: port by hand (its take()/set() resets race)"
-        for key, uses in inventory.uses.items():
-            for use in uses:
-                line = snapshot.contents[use.path][: use.call.start_byte].count(b"\n") + 1
-                where = f"{use.path}:{line}"
-                if use.in_macro:
-                    facts.held_for_std.setdefault(
-                        key, f"cell `{key}` is used inside a macro at {where}: target PyO3 >= 0.26, or port by hand"
-                    )
-                elif use.method in NO_STD_EQUIVALENT:
-                    facts.held_for_std.setdefault(
-                        key,
-                        f"cell `{key}` stays GILOnceCell: {NO_STD_EQUIVALENT[use.method]} (at {where}); "
-                        "target PyO3 >= 0.26 to move it to PyOnceLock",
-                    )
+        held = {std: held_cells(snapshot, inventory, std) for std in (False, True)}
+        facts = Facts(inventory, held)
+        facts.leaf_counts = {std: _count_leaves(facts, std) for std in (False, True)}
+        facts.std_calls = _std_calls(inventory, held[True])
+        facts.ext_scopes = _ext_scopes(facts.std_calls)
         return facts
 
     def transform(self, ctx: Context) -> None:
@@ -116,28 +270,46 @@ class OnceLockCodemod(Codemod):
         if cells is None:
             return
         _report_unconvertible_mentions(ctx, cells.refs)
-        if not cells.refs.refs and not cells.refs.uses:
+        target = target_of(ctx.target)
+        calls = facts.std_calls.get(ctx.path, []) if target.std else []
+        if not cells.refs.refs and not cells.refs.uses and not calls:
             return
-        std_mode = ctx.target < V0_26
-        plan = _Plan(ctx, cells.index, std_mode)
+        plan = _Plan(ctx, facts, target)
         for ref in cells.refs.refs:
-            key = cells.owner_key.get(ref.node.id)
-            reason = facts.reason(key, std_mode)
+            reason = facts.ref_reason(ctx.path, ref, target)
             if reason is not None:
                 plan.hold(ref, reason)
             else:
                 plan.convert(ref)
-        if std_mode:
-            for key, uses in facts.inventory.uses.items():
-                if facts.reason(key, True) is None:
-                    for use in uses:
-                        if use.path == ctx.path and not use.in_macro:
-                            plan.rewrite_method_call(use.call, use.method)
+        for ident, reason in facts.held[target.std].items():
+            decl = facts.inventory.by_ident[ident]
+            if decl.path == ctx.path:
+                ctx.finding(decl.node, f"{decl.describe()} stays GILOnceCell: {reason}")
+        for use in calls:
+            plan.rewrite_std_call(use)
         for leaf in cells.refs.uses:
             plan.settle_import(leaf)
-        edits = plan.edits()
-        target = "PyOnceLock" if not std_mode else "std::sync::OnceLock + OnceLockExt"
-        ctx.fix(f"GILOnceCell -> {target}", edits)
+        ctx.fix(f"GILOnceCell -> {'std::sync::OnceLock + OnceLockExt' if target.std else 'PyOnceLock'}", plan.edits())
+
+
+def _std_calls(inv: CellInventory, held: dict[tuple, str]) -> dict[Path, list[CellUse]]:
+    """The calls to rewrite for std's OnceLock, by file: every use of a cell that converts."""
+    calls: dict[Path, list[CellUse]] = {}
+    for uses in inv.uses.values():
+        for use in uses:
+            if use.decl is not None and use.decl not in held and not use.in_macro:
+                calls.setdefault(use.path, []).append(use)
+    return calls
+
+
+def _ext_scopes(calls: dict[Path, list[CellUse]]) -> set[tuple[Path, int]]:
+    """The module scopes (file, scope id) that will call `get_or_init_py_attached`."""
+    return {
+        (path, _module_scope(use.call).id)
+        for path, uses in calls.items()
+        for use in uses
+        if use.method == "get_or_init"
+    }
 
 
 def _report_unconvertible_mentions(ctx: Context, refs) -> None:
@@ -153,151 +325,223 @@ def _report_unconvertible_mentions(ctx: Context, refs) -> None:
         ctx.finding(node, "cannot tell which `GILOnceCell` this is (no import in scope): left as is")
 
 
+# ------------------------------------------------------------------------------------------- editing
+
+
 class _Plan:
     """Collects the edits of one file, then settles its imports so they match what was written."""
 
-    def __init__(self, ctx: Context, index: FileIndex, std_mode: bool):
+    def __init__(self, ctx: Context, facts: Facts, target: Target):
         self.ctx = ctx
         self.source = ctx.source
-        self.index = index
-        self.std_mode = std_mode
+        self.facts = facts
+        self.names = facts.names
+        self.target = target
         self._edits: list[Edit] = []
-        self._by_leaf: dict[int, tuple[list[ItemRef], list[ItemRef]]] = {}  # leaf id -> (converted, held)
         self._imports: dict[int, tuple[Node, list[str]]] = {}  # scope id -> (scope, use paths to add)
         self._reported: set[int] = set()
-        self._wrote_ext_call: Node | None = None
-        self._ext_in_scope = False
+        self._ext_scopes: dict[int, Node] = {}  # module scopes whose calls need OnceLockExt
+        self._ext_given: set[int] = set()  # scopes where an import was turned into OnceLockExt
+        self._spelled_out: dict[int, tuple[UseLeaf, list[ItemRef]]] = {}  # `use pyo3::sync;` -> paths rewritten
 
-    # -- references
+    # -- mentions of the type
     def hold(self, ref: ItemRef, reason: str) -> None:
-        self._tally(ref, held=True)
-        decl = ref.node
-        for a in rust.ancestors(ref.node):
-            if a.type in ("static_item", "field_declaration", "let_declaration", "parameter", "const_item"):
-                decl = a
-                break
-        if decl.id not in self._reported:
-            self._reported.add(decl.id)
-            self.ctx.finding(decl, reason)
+        """Leave a mention as it is; a cell's own reason is reported at its declaration."""
+        if self.facts.inventory.files[self.ctx.path].ref_decl.get(ref.span[0]) is not None:
+            return
+        at = ref.in_item_macro or ref.node
+        if at.id not in self._reported:
+            self._reported.add(at.id)
+            self.ctx.finding(at, f"stays GILOnceCell: {reason}")
 
     def convert(self, ref: ItemRef) -> None:
-        self._tally(ref, held=False)
         if ref.qualified:
-            replacement = "std::sync::OnceLock" if self.std_mode else None
-            if not self.std_mode and canonical(ref.path) != ref.path:
-                replacement = "pyo3::sync::PyOnceLock"
-            if replacement is None:
-                self._replace(ref.name_node, PY_ONCE_LOCK)
-            else:
-                lead = "::" if rust.text(self.source, ref.node).lstrip().startswith("::") and not self.std_mode else ""
-                self._replace(ref.node, lead + replacement)
-            return
-        if ref.leaf is not None and ref.leaf.alias is not None:
-            return  # written through an alias: the alias is re-pointed (or the ref renamed) when settling
-        self._replace(ref.node, "OnceLock" if self.std_mode else PY_ONCE_LOCK)
-        if ref.leaf is None:  # resolved through a glob or a parent module: the new name must be in scope
-            self._need_name_at(ref.node)
+            self._convert_qualified(ref)
+        elif ref.leaf is not None:
+            if ref.leaf.alias is None or self.facts.leaf_pinned(ref.leaf_file, ref.leaf, self.target):
+                self._replace(ref.span, self._bare_name(ref.leaf_file, ref.leaf.scope))
+        else:  # through a glob: the new name must be in scope where it is written
+            self._replace(ref.span, self._name_at(ref))
 
-    def _tally(self, ref: ItemRef, held: bool) -> None:
-        if ref.leaf is not None:
-            converted, kept = self._by_leaf.setdefault(ref.leaf.node.id, ([], []))
-            (kept if held else converted).append(ref)
+    def _convert_qualified(self, ref: ItemRef) -> None:
+        written = self.source[ref.span[0] : ref.span[1]].decode()
+        lead = "::" if written.lstrip().startswith("::") else ""
+        segments = [s for s in ref.path if s]
+        if not self.target.std and _spelled_in_pyo3_sync(tuple(segments)):
+            start, end = ref.name_span
+            self._replace((start, end), self.target.name)  # `pyo3::sync::X` keeps its spelling
+        else:
+            self._replace(ref.span, lead + self.target.use_path)
+            if ref.head_leaf is not None and ref.head_leaf[0] == self.ctx.path:
+                self._spelled_out.setdefault(ref.head_leaf[1].node.start_byte, (ref.head_leaf[1], []))[1].append(ref)
 
-    def _replace(self, node: Node, new: str) -> None:
-        self._edits.append(Edit(node.start_byte, node.end_byte, new.encode()))
+    def _bare_name(self, leaf_file: Path, scope: Node) -> str:
+        """How to write the new type where an import scope is seen: the bare name, unless taken."""
+        found = self.names.resolve(leaf_file, _inner_anchor(scope), self.target.name)
+        if found is None or found.target == self.target.path:
+            return self.target.name
+        return self.target.use_path
 
-    # -- std mode call sites
-    def rewrite_method_call(self, call: Node, method: str) -> None:
+    def _name_at(self, ref: ItemRef) -> str:
+        anchor = ref.in_item_macro or ref.node
+        found = self.names.resolve(self.ctx.path, anchor, self.target.name)
+        if found is not None and found.target == self.target.path:
+            return self.target.name
+        if found is not None:
+            return self.target.use_path  # the name means something else here
+        self._add_import(_module_scope(anchor), self.target.use_path)
+        return self.target.name
+
+    def _replace(self, span: tuple[int, int], new: str) -> None:
+        self._edits.append(Edit(span[0], span[1], new.encode()))
+
+    # -- std call sites
+    def rewrite_std_call(self, use: CellUse) -> None:
+        call = use.call
         function = call.child_by_field_name("function")
         args = call.child_by_field_name("arguments")
-        values = [c for c in args.named_children if c.type not in ("line_comment", "block_comment")]
-        if method in ("get", "set", "get_or_init") and (not values or not _py_token_like(self.source, values[0])):
-            return
-        if method == "get" and len(values) == 1:
-            self._edits.append(Edit(args.start_byte + 1, args.end_byte - 1, b""))
-        elif method == "set" and len(values) == 2:
+        values = arguments(args)
+        if use.method == "get":
+            has_comment = len(values) != len(args.named_children)
+            start, end = (values[0].start_byte, values[0].end_byte) if has_comment else (args.start_byte + 1, args.end_byte - 1)
+            self._edits.append(Edit(start, end, b""))
+        elif use.method == "set":
             self._edits.append(Edit(values[0].start_byte, values[1].start_byte, b""))
-        elif method == "get_or_init" and len(values) == 2:
-            self._replace(function.child_by_field_name("field"), "get_or_init_py_attached")
-            self._wrote_ext_call = self._wrote_ext_call or call
+        elif use.method == "get_or_init":
+            field_node = function.child_by_field_name("field")
+            self._replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
+            if not self._ext_visible(call):
+                scope = _module_scope(call)
+                self._ext_scopes[scope.id] = scope
 
-    def _need_name_at(self, node: Node) -> None:
-        scope = _module_scope(node)
-        path = "std::sync::OnceLock" if self.std_mode else "pyo3::sync::PyOnceLock"
-        written = path.rsplit("::", 1)[-1]
-        if self.index.resolve(node, written, glob_provides) is None:
-            self._add_import(scope, path)
+    def _ext_visible(self, node: Node) -> bool:
+        found = self.names.resolve(self.ctx.path, node, "OnceLockExt")
+        if found is not None and found.target == ONCE_LOCK_EXT:
+            return True
+        index = self.names.index[self.ctx.path]
+        return any(
+            leaf.path == ONCE_LOCK_EXT
+            for scope in rust.ancestors(node)
+            if rust.is_scope(scope)
+            for leaf in index.uses.get(scope.id, [])
+        )
+
+    # -- imports
+    def settle_import(self, leaf: UseLeaf) -> None:
+        use = self.facts.leaf_use(self.ctx.path, leaf, self.target)
+        pinned = self.facts.leaf_pinned(self.ctx.path, leaf, self.target)
+        if not use.converted:
+            if use.relayed and not pinned:  # a re-export whose users now import the new type themselves
+                self._edits.extend(_without_blank_line_left(self.source, rust.remove_use_leaf(self.source, leaf)))
+            return
+        scope = leaf.scope
+        if pinned:
+            # both kinds of use: keep the old import, bring the new name in beside it
+            if self._bare_name(self.ctx.path, scope) == self.target.name and not self._scope_has(scope, self.target.name):
+                self._add_import(scope, self.target.use_path)
+            return
+        if self.target.std:
+            self._retarget_std(leaf, scope)
+        else:
+            self._retarget_py_once_lock(leaf, scope)
+
+    def _scope_has(self, scope: Node, name: str) -> bool:
+        found = self.names.resolve(self.ctx.path, _inner_anchor(scope), name)
+        return found is not None and found.target == self.target.path
+
+    def _retarget_py_once_lock(self, leaf: UseLeaf, scope: Node) -> None:
+        written = tuple(leaf.path)
+        if leaf.alias is None and self._scope_has(scope, "PyOnceLock"):
+            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+        elif _spelled_in_pyo3_sync(written):
+            self._edits.append(rust.rename_leaf(leaf, "PyOnceLock"))
+        else:
+            self._replace_leaf(leaf, scope, "pyo3::sync::PyOnceLock")
+
+    def _retarget_std(self, leaf: UseLeaf, scope: Node) -> None:
+        if leaf.alias is not None:
+            self._replace_leaf(leaf, scope, "std::sync::OnceLock")
+            return
+        has_once_lock = self._scope_has(scope, "OnceLock")
+        needs_ext = scope.id in self._ext_scopes and scope.id not in self._ext_given
+        if needs_ext and leaf.path == GIL_ONCE_CELL:
+            self._edits.append(rust.rename_leaf(leaf, "OnceLockExt"))
+            self._ext_given.add(scope.id)
+            if not has_once_lock:
+                self._add_import(scope, "std::sync::OnceLock")
+        elif has_once_lock:
+            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+        else:
+            self._replace_leaf(leaf, scope, "std::sync::OnceLock")
+
+    def _replace_leaf(self, leaf: UseLeaf, scope: Node, new_path: str) -> None:
+        """Point an import at a new path: in place when it stands alone, else a `use` of its own."""
+        if leaf.standalone:
+            path_node = leaf.node.child_by_field_name("path") if leaf.alias is not None else leaf.node
+            self._replace((path_node.start_byte, path_node.end_byte), new_path)
+            return
+        self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+        self._add_import(scope, new_path + (f" as {leaf.alias}" if leaf.alias else ""))
 
     def _add_import(self, scope: Node, path: str) -> None:
         entry = self._imports.setdefault(scope.id, (scope, []))
         if path not in entry[1]:
             entry[1].append(path)
 
-    # -- imports
-    def settle_import(self, leaf: UseLeaf) -> None:
-        converted, held = self._by_leaf.get(leaf.node.id, ([], []))
-        scope = leaf.declaration.parent
-        if held and not converted:
-            return
-        if held:  # both kinds of use: keep the old import, bring the new name in beside it
-            new_name = "OnceLock" if self.std_mode else PY_ONCE_LOCK
-            for ref in converted:
-                if ref.leaf.alias is not None:
-                    self._replace(ref.node, new_name)
-            self._add_import(scope, "std::sync::OnceLock" if self.std_mode else "pyo3::sync::PyOnceLock")
-            return
-        if self.std_mode:
-            self._settle_std(leaf, scope)
-        else:
-            self._settle_py_once_lock(leaf, scope)
-
-    def _settle_py_once_lock(self, leaf: UseLeaf, scope: Node) -> None:
-        in_sync = canonical(leaf.path) == leaf.path
-        if leaf.alias is None and self.index.scope_imports(scope, ("pyo3", "sync", PY_ONCE_LOCK)):
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-        elif in_sync:
-            self._edits.append(rust.rename_leaf(leaf, PY_ONCE_LOCK))
-        elif leaf.standalone:
-            path = leaf.node.child_by_field_name("path") if leaf.alias else leaf.node
-            self._replace(path, "pyo3::sync::PyOnceLock")
-        else:
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-            alias = f" as {leaf.alias}" if leaf.alias else ""
-            self._add_import(scope, f"pyo3::sync::PyOnceLock{alias}")
-
-    def _settle_std(self, leaf: UseLeaf, scope: Node) -> None:
-        needs_ext = self._wrote_ext_call is not None and not self.index.scope_imports(scope, ONCE_LOCK_EXT)
-        in_sync = canonical(leaf.path) == leaf.path
-        if leaf.alias is not None:
-            if leaf.standalone:
-                self._replace(leaf.node.child_by_field_name("path"), "std::sync::OnceLock")
-            else:
-                self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-                self._add_import(scope, f"std::sync::OnceLock as {leaf.alias}")
-        elif needs_ext and in_sync:
-            self._edits.append(rust.rename_leaf(leaf, "OnceLockExt"))
-            needs_ext = False
-            if not self.index.scope_imports(scope, STD_ONCE_LOCK):
-                self._add_import(scope, "std::sync::OnceLock")
-        elif leaf.standalone and not self.index.scope_imports(scope, STD_ONCE_LOCK):
-            self._replace(leaf.node, "std::sync::OnceLock")
-        else:
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-            if not self.index.scope_imports(scope, STD_ONCE_LOCK):
-                self._add_import(scope, "std::sync::OnceLock")
-        if needs_ext:
+    def _settle_ext(self) -> None:
+        """Import OnceLockExt where calls need it, unless the parent seen through `use super::*`
+        has calls of its own (and so gets the import)."""
+        for scope_id, scope in self._ext_scopes.items():
+            if scope_id in self._ext_given:
+                continue
+            parent = self.names.parent_module(self.ctx.path, scope) if self._sees_parent(scope) else None
+            if parent is not None and (parent.file, parent.scope.id) in self.facts.ext_scopes:
+                continue
             self._add_import(scope, "pyo3::sync::OnceLockExt")
-        self._ext_in_scope = True
+
+    def _sees_parent(self, scope: Node) -> bool:
+        leaves = self.names.index[self.ctx.path].uses.get(scope.id, [])
+        return any(leaf.is_glob and leaf.path == ("super", "*") for leaf in leaves)
+
+    def _drop_unused_module_imports(self) -> None:
+        """`use pyo3::sync;` only there for `sync::GILOnceCell`, now spelled `std::sync::OnceLock`."""
+        index = self.names.index[self.ctx.path]
+        for leaf, rewritten in self._spelled_out.values():
+            mentions = sum(
+                1
+                for node in rust.walk(index.tree.root_node)
+                if node.type == "identifier"
+                and rust.text(self.source, node) == leaf.local_name
+                and not rust.in_use_declaration(node)
+            )
+            if mentions == len(rewritten) and not leaf.public:
+                self._edits.extend(rust.remove_use_leaf(self.source, leaf))
 
     def edits(self) -> list[Edit]:
-        call = self._wrote_ext_call
-        if call is not None and not self._ext_in_scope:
-            if self.index.resolve(call, "OnceLockExt", glob_provides) is None:
-                self._add_import(_module_scope(call), "pyo3::sync::OnceLockExt")
+        self._settle_ext()
+        self._drop_unused_module_imports()
         edits = list(self._edits)
         for scope, paths in self._imports.values():
-            edits.append(rust.add_uses(self.source, scope, paths))
+            edits.append(rust.add_uses(self.source, scope, sorted(paths)))
         return _dedupe_edits(edits)
+
+
+def _without_blank_line_left(source: bytes, edits: list[Edit]) -> list[Edit]:
+    """A removal of whole lines that also takes the blank line it would leave doubled."""
+    return [
+        Edit(e.start, rust.absorb_blank_line(source, e.start, e.end), e.replacement) if not e.replacement else e
+        for e in edits
+    ]
+
+
+def _spelled_in_pyo3_sync(path: tuple[str, ...]) -> bool:
+    """`pyo3::sync::X` or `sync::X` (after `use pyo3::sync`): the new name can keep that spelling."""
+    return len(path) >= 2 and path[0] in ("pyo3", "sync") and path[-2] == "sync"
+
+
+def _inner_anchor(scope: Node) -> Node:
+    """A node inside scope (resolution starts from a node's ancestors)."""
+    return scope.named_children[0] if scope.named_children else scope
 
 
 def _module_scope(node: Node) -> Node:

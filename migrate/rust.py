@@ -64,6 +64,10 @@ def in_macro(node: Node) -> Node | None:
     return None
 
 
+def in_use_declaration(node: Node) -> bool:
+    return any(a.type == "use_declaration" for a in ancestors(node))
+
+
 def path_segments(source: bytes, node: Node) -> tuple[str, ...]:
     """`::pyo3 :: sync::X` -> ("pyo3", "sync", "X")."""
     return tuple(s.strip() for s in text(source, node).split("::") if s.strip())
@@ -106,6 +110,15 @@ class UseLeaf:
     @property
     def is_glob(self) -> bool:
         return self.path[-1] == "*"
+
+    @property
+    def public(self) -> bool:
+        """A `pub use` (exactly `pub`): part of the crate's API, never removed or retargeted."""
+        return any(c.type == "visibility_modifier" and c.text == b"pub" for c in self.declaration.children)
+
+    @property
+    def scope(self) -> Node:
+        return self.declaration.parent
 
     @property
     def standalone(self) -> bool:
@@ -179,7 +192,9 @@ class FileIndex:
             yield from leaves
 
     def resolve(self, node: Node, name: str, glob_provides) -> tuple[str, ...] | None:
-        """The full path `name` refers to at `node`, or None when nothing here says.
+        """The full path `name` refers to at `node`, or None when nothing in this file says.
+
+        One file only: `migrate.names.CrateNames` follows imports into other files.
 
         Paths of the crate's own items start with "crate". `glob_provides(prefix, name)` tells
         whether a glob import of `prefix` brings `name` in (we only know PyO3's modules).
@@ -228,6 +243,9 @@ class FileIndex:
 # ------------------------------------------------------------------------------------- use editing
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def line_ending(source: bytes) -> bytes:
     return b"\r\n" if b"\r\n" in source else b"\n"
 
@@ -250,6 +268,26 @@ def _whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
     if source[line_start:start].strip() or source[end:line_end].strip():
         return start, end
     return line_start, line_end
+
+
+def _is_blank_line_before(source: bytes, offset: int) -> bool:
+    """Nothing but the file's start (or its BOM) or a blank line precedes offset (a line start)."""
+    if source[:offset] in (b"", UTF8_BOM):
+        return True
+    previous = source.rfind(b"\n", 0, offset - 1)
+    return not source[previous + 1 : offset].strip()
+
+
+def absorb_blank_line(source: bytes, start: int, end: int) -> int:
+    """When removing whole lines [start, end) would leave a blank line doubled (or opening the
+    file), the end that takes the following blank line along. (Not for a removal that other
+    edits insert after: their insertion point would fall inside it.)"""
+    if start != _line_start(source, start) or end == 0 or source[end - 1 : end] != b"\n":
+        return end
+    next_end = source.find(b"\n", end)
+    if next_end == -1 or source[end:next_end].strip() or not _is_blank_line_before(source, start):
+        return end
+    return next_end + 1
 
 
 def remove_use_leaf(source: bytes, leaf: UseLeaf) -> list[Edit]:
@@ -306,10 +344,26 @@ def rename_leaf(leaf: UseLeaf, new_name: str) -> Edit:
     return Edit(leaf.name_node.start_byte, leaf.name_node.end_byte, new_name.encode())
 
 
+# What may sit among a scope's leading `use` lines (an item of any other kind ends them).
+_HEADER_KINDS = {"use_declaration", "extern_crate_declaration", "inner_attribute_item", "attribute_item",
+                 "line_comment", "block_comment"}
+
+
+def leading_uses(scope: Node) -> list[Node]:
+    """The `use` declarations at the top of a scope, before its first other item."""
+    found = []
+    for child in scope.named_children:
+        if child.type == "use_declaration":
+            found.append(child)
+        elif child.type not in _HEADER_KINDS and not (child.type == "mod_item" and child.child_by_field_name("body") is None):
+            break
+    return found
+
+
 def add_uses(source: bytes, scope: Node, use_paths: list[str]) -> Edit:
-    """An edit inserting `use <path>;` lines into scope, after its last `use` (or at its top)."""
+    """An edit inserting `use <path>;` lines into scope, after its leading `use`s (or at its top)."""
     eol = line_ending(source)
-    decls = [c for c in scope.named_children if c.type == "use_declaration"]
+    decls = leading_uses(scope)
     if decls:
         last = decls[-1]
         indent = _indent_at(source, last.start_byte)
@@ -320,6 +374,8 @@ def add_uses(source: bytes, scope: Node, use_paths: list[str]) -> Edit:
         return Edit(line_end + 1, line_end + 1, lines)
     # no `use` yet: after inner attributes and inner doc comments at the top of the scope
     anchor = scope.start_byte if scope.type == "source_file" else scope.start_byte + 1
+    if scope.type == "source_file" and source.startswith(UTF8_BOM):
+        anchor = max(anchor, len(UTF8_BOM))  # the BOM stays the first bytes of the file
     first_item = None
     for child in scope.named_children:
         if child.type == "inner_attribute_item" or (
