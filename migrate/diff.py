@@ -59,3 +59,17 @@ def unified_diff(
             out.extend(_emit(b"-", line) for line in a[i1:i2])
             out.extend(_emit(b"+", line) for line in b[j1:j2])
     return b"".join(out)
+
+
+def map_line(before: bytes, after: bytes, line: int) -> int:
+    """The 1-based line of `before` that line `line` of `after` stands for (findings are made on
+    the migrated bytes; a dry run must point into the file as it still is on disk)."""
+    if before == after:
+        return line
+    index = line - 1
+    matcher = difflib.SequenceMatcher(None, _lines(before), _lines(after), autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if j1 <= index < j2 or (j1 == j2 == index):
+            offset = index - j1
+            return i1 + (offset if tag == "equal" else min(offset, max(i2 - i1 - 1, 0))) + 1
+    return min(line, len(_lines(before)) or 1)

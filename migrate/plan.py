@@ -71,6 +71,6 @@ def plan_lines(result: RunResult, target: Version) -> list[str]:
     out.append("")
     out.append(f"needs a person ({len(result.findings)}):" if result.findings else "needs a person: nothing")
     for f in result.files:
-        for finding in f.findings:
+        for finding in result.located_findings(f):
             out.append(f"  {result.display_path(f.path)}:{finding.line}:{finding.column}: [{finding.codemod}] {finding.message}")
     return out

@@ -62,7 +62,7 @@ def finding_lines(result: RunResult) -> list[str]:
     out = []
     for f in result.files:
         shown = result.display_path(f.path)
-        for finding in f.findings:
+        for finding in result.located_findings(f):
             out.append(f"{shown}:{finding.line}:{finding.column}: [{finding.codemod}] {finding.message}")
     return out
 
@@ -82,7 +82,8 @@ def to_json(results: list[RunResult], *, written: bool = False) -> str:
                     "fixes": [{"codemod": x.codemod, "message": x.message, "safety": x.safety.value} for x in f.applied],
                     "held_back": [{"codemod": x.codemod, "message": x.message, "safety": x.safety.value} for x in f.held_back],
                     "findings": [
-                        {"codemod": x.codemod, "line": x.line, "column": x.column, "message": x.message} for x in f.findings
+                        {"codemod": x.codemod, "line": x.line, "column": x.column, "message": x.message}
+                        for x in r.located_findings(f)
                     ],
                     "skipped": f.skipped,
                     "error": f.input_error,

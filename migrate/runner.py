@@ -5,13 +5,14 @@ The only module besides apply.py and cli.py that touches the disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from migrate import engine
 from migrate.apply import ApplyError, write_atomic
 from migrate.codemod import Codemod
-from migrate.model import FileResult
+from migrate.diff import map_line
+from migrate.model import FileResult, Finding
 from migrate.project import Project, ProjectError, discover
 
 
@@ -30,6 +31,13 @@ class RunResult:
     @property
     def findings(self):
         return [finding for f in self.files for finding in f.findings]
+
+    def located_findings(self, f: FileResult) -> list[Finding]:
+        """f's findings placed in the file as it is on disk now: the migrated bytes if this run
+        wrote them, else the original ones."""
+        if f.path in self.written or not f.changed:
+            return list(f.findings)
+        return [replace(x, line=map_line(f.before, f.after, x.line)) for x in f.findings]
 
     def display_path(self, path: Path) -> Path:
         """path as the user should see it: relative to the current directory when the project is

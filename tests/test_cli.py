@@ -164,3 +164,4 @@ def test_diff_hunks_name_their_codemod(project, monkeypatch):
     headers = [line for line in patch.splitlines() if line.startswith("@@")]
     assert headers and all("[" in h and "https://pyo3.rs" in h for h in headers), headers
     assert any("[manifest]" in h for h in headers)
+
