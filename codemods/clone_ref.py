@@ -403,10 +403,6 @@ def _next_statement(node: Node) -> Node | None:
     return sibling
 
 
-def _line_start(source: bytes, offset: int) -> int:
-    return source.rfind(b"\n", 0, offset) + 1
-
-
 def _line_end(source: bytes, offset: int) -> int:
     """Just after the newline ending the line that holds offset (or the end of the file)."""
     newline = source.find(b"\n", offset)
@@ -424,12 +420,12 @@ def _deletion(source: bytes, stmt: Node) -> Edit:
     after = stmt.next_sibling
     if after is not None and after.type == "line_comment" and b"\n" not in source[end : after.start_byte]:
         end = after.end_byte
-    start, stop = _line_start(source, stmt.start_byte), _line_end(source, end)
+    start, stop = rust.line_start(source, stmt.start_byte), _line_end(source, end)
     if source[start : stmt.start_byte].strip():  # code before it on its first line
         return Edit(stmt.prev_sibling.end_byte, stmt.end_byte, b"")
     if source[end:stop].strip():  # code after it on its last line moves to its place
         return Edit(stmt.start_byte, stmt.next_sibling.start_byte, b"")
-    blank_before = start > 0 and not source[_line_start(source, start - 1) : start].strip()
+    blank_before = start > 0 and not source[rust.line_start(source, start - 1) : start].strip()
     following = _line_end(source, stop)
     if blank_before and stop < len(source) and not source[stop:following].strip():
         stop = following

@@ -67,7 +67,7 @@ from tomlkit.items import String
 from migrate import companions
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety
-from migrate.version import Version, requirement_operator
+from migrate.version import Version, admits, is_comparator, requirement_operator
 
 INFO = CodemodInfo(
     id="manifest",
@@ -104,67 +104,10 @@ def minimal_edit(before: bytes, after: bytes) -> Edit | None:
 
 # --- Cargo requirement strings ------------------------------------------------------------------
 
-_COMPARATOR = re.compile(
-    r"^\s*(=|>=|<=|>|<|~|\^)?\s*(\d+|\*|x|X)(?:\.(\d+|\*|x|X))?(?:\.(\d+|\*|x|X))?(?:-[0-9A-Za-z.-]+)?\s*$"
-)
-
-
-def _comparator(text: str):
-    """One comparator of a requirement, as a predicate on a release's (major, minor, patch)."""
-    m = _COMPARATOR.match(text)
-    if not m:
-        raise ValueError(f"cannot read requirement {text!r}")
-    op = m[1]
-    parts: list[int] = []
-    wildcard = False
-    for part in m.group(2, 3, 4):
-        if part is None:
-            break
-        if part in "*xX":
-            wildcard = True
-            break
-        parts.append(int(part))
-    if wildcard:
-        op = op or "="  # "0.22.*" and "*": whatever the given components say
-    op = op or "^"
-    given = len(parts)
-    major, minor, patch = (parts + [0, 0, 0])[:3]
-    lo = (major, minor, patch)
-    if given == 0:
-        return lambda v: True
-    if op == "=":
-        return lambda v: tuple(v[:given]) == tuple(parts)
-    if op == "^":
-        if major > 0 or given == 1:
-            hi = (major + 1, 0, 0)
-        elif minor > 0 or given == 2:
-            hi = (0, minor + 1, 0)
-        else:
-            hi = (0, 0, patch + 1)
-        return lambda v: lo <= v < hi
-    if op == "~":
-        hi = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0)
-        return lambda v: lo <= v < hi
-    # the first version past everything the given components name ("1.2" -> 1.3.0)
-    past = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0) if given == 2 else (major, minor, patch + 1)
-    if op == ">=":
-        return lambda v: v >= lo
-    if op == ">":
-        return lambda v: v >= past
-    if op == "<":
-        return lambda v: v < lo
-    return lambda v: v < past  # "<="
-
-
-def admits(requirement: str, version: tuple[int, int, int]) -> bool:
-    """Cargo's reading of a requirement ("^0.22", ">=0.23, <0.25", "=0.26.1", "*") for a release."""
-    return all(_comparator(part)(tuple(version)) for part in requirement.split(",") if part.strip())
-
-
 def _simple(requirement: str) -> bool:
     """One comparator that names a floor: bare/caret, tilde, exact or >= (what can be moved up)."""
     return "," not in requirement and "*" not in requirement and requirement_operator(requirement) in ("", "^", "~", "=", ">=") \
-        and bool(_COMPARATOR.match(requirement))
+        and is_comparator(requirement)
 
 
 def _floor(requirement: str) -> Version | None:

@@ -951,31 +951,13 @@ def _macro_sites(sv: Survey, source: bytes, tree: Node) -> list[_Site]:
 # ----------------------------------------------------------------------------------------- fixes
 
 
-def _line_start(source: bytes, offset: int) -> int:
-    return source.rfind(b"\n", 0, offset) + 1
-
-
-def _indent_at(source: bytes, offset: int) -> str:
-    line = source[_line_start(source, offset) : offset]
-    return line[: len(line) - len(line.lstrip(b" \t"))].decode()
-
-
-def _whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
-    line_start = _line_start(source, start)
-    line_end = source.find(b"\n", end)
-    line_end = len(source) if line_end == -1 else line_end + 1
-    if source[line_start:start].strip() or source[end:line_end].strip():
-        return start, end
-    return line_start, line_end
-
-
 def _remove_derive_item(source: bytes, d: _Derive) -> Edit:
     items = d.items
     if len(items) == 1:
-        start, end = _whole_lines(source, d.attribute.start_byte, d.attribute.end_byte)
+        start, end = rust.whole_lines(source, d.attribute.start_byte, d.attribute.end_byte)
         if (start, end) == (d.attribute.start_byte, d.attribute.end_byte):
             rest = source[end:].lstrip(b" \t")
-            if rest.startswith(b"//") and not source[_line_start(source, start) : start].strip():
+            if rest.startswith(b"//") and not source[rust.line_start(source, start) : start].strip():
                 end = len(source) - len(rest)  # `#[derive(Clone)] // why` -> `// why`
         return Edit(start, end, b"")
     index = next(i for i, item in enumerate(items) if item is d.clone_item)
@@ -1043,12 +1025,12 @@ def _derive_fix(ctx: Context, sv: Survey, fs: _FileSurvey, d: _Derive) -> None:
         ctx.finding(d.attribute, f"`derive(Clone)` on `{name}` over `Py` fields: generics not understood, port by hand")
         return
     eol = rust.line_ending(source).decode()
-    indent = _indent_at(source, struct.start_byte)
+    indent = rust.indent_at(source, struct.start_byte).decode()
     body = struct.child_by_field_name("body")
     unit = "    "
     first_field = next((c for c in body.named_children if c.type == "field_declaration"), None) if body else None
     if first_field is not None and b"\n" in source[body.start_byte : first_field.start_byte]:
-        field_indent = _indent_at(source, first_field.start_byte)
+        field_indent = rust.indent_at(source, first_field.start_byte).decode()
         if field_indent.startswith(indent) and len(field_indent) > len(indent):
             unit = field_indent[len(indent):]
     python = _python_path(fs.index, struct)

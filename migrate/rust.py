@@ -250,24 +250,24 @@ def line_ending(source: bytes) -> bytes:
     return b"\r\n" if b"\r\n" in source else b"\n"
 
 
-def _line_start(source: bytes, offset: int) -> int:
+def line_start(source: bytes, offset: int) -> int:
     return source.rfind(b"\n", 0, offset) + 1
 
 
-def _indent_at(source: bytes, offset: int) -> bytes:
-    start = _line_start(source, offset)
+def indent_at(source: bytes, offset: int) -> bytes:
+    start = line_start(source, offset)
     line = source[start:offset]
     return line[: len(line) - len(line.lstrip(b" \t"))]
 
 
-def _whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
+def whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
     """Widen [start, end) to whole lines when nothing else shares them."""
-    line_start = _line_start(source, start)
-    line_end = source.find(b"\n", end)
-    line_end = len(source) if line_end == -1 else line_end + 1
-    if source[line_start:start].strip() or source[end:line_end].strip():
+    first = line_start(source, start)
+    last = source.find(b"\n", end)
+    last = len(source) if last == -1 else last + 1
+    if source[first:start].strip() or source[end:last].strip():
         return start, end
-    return line_start, line_end
+    return first, last
 
 
 def _is_blank_line_before(source: bytes, offset: int) -> bool:
@@ -282,7 +282,7 @@ def absorb_blank_line(source: bytes, start: int, end: int) -> int:
     """When removing whole lines [start, end) would leave a blank line doubled (or opening the
     file), the end that takes the following blank line along. (Not for a removal that other
     edits insert after: their insertion point would fall inside it.)"""
-    if start != _line_start(source, start) or end == 0 or source[end - 1 : end] != b"\n":
+    if start != line_start(source, start) or end == 0 or source[end - 1 : end] != b"\n":
         return end
     next_end = source.find(b"\n", end)
     if next_end == -1 or source[end:next_end].strip() or not _is_blank_line_before(source, start):
@@ -301,7 +301,7 @@ def remove_use_leaf(source: bytes, leaf: UseLeaf) -> list[Edit]:
     while True:
         parent = node.parent
         if parent is None or parent.type == "use_declaration":
-            start, end = _whole_lines(source, leaf.declaration.start_byte, leaf.declaration.end_byte)
+            start, end = whole_lines(source, leaf.declaration.start_byte, leaf.declaration.end_byte)
             return [Edit(start, end, b"")]
         if parent.type == "use_list":
             items = _list_items(parent)
@@ -329,7 +329,7 @@ def _remove_list_item(source: bytes, use_list: Node, item: Node, items: list[Nod
         # `A, ITEM, B` -> `A, B` (on one line or across lines: ITEM's indentation stays B's)
         return Edit(item.start_byte, following.start_byte, b"")
     end = comma_after.end_byte if comma_after is not None else item.end_byte
-    start, wide_end = _whole_lines(source, item.start_byte, end)
+    start, wide_end = whole_lines(source, item.start_byte, end)
     if start != item.start_byte:
         return Edit(start, wide_end, b"")  # the last item had a line of its own
     previous_comma = children[index - 1]
@@ -366,7 +366,7 @@ def add_uses(source: bytes, scope: Node, use_paths: list[str]) -> Edit:
     decls = leading_uses(scope)
     if decls:
         last = decls[-1]
-        indent = _indent_at(source, last.start_byte)
+        indent = indent_at(source, last.start_byte)
         lines = b"".join(indent + f"use {p};".encode() + eol for p in use_paths)
         line_end = source.find(b"\n", last.end_byte)
         if line_end == -1:  # the last line of a file without a final newline
@@ -389,7 +389,7 @@ def add_uses(source: bytes, scope: Node, use_paths: list[str]) -> Edit:
         line_end = source.find(b"\n", anchor)
         at = len(source) if line_end == -1 else line_end + 1
         return Edit(at, at, b"".join(f"use {p};".encode() + eol for p in use_paths))
-    indent = _indent_at(source, first_item.start_byte)
-    at = max(_line_start(source, first_item.start_byte), anchor)
+    indent = indent_at(source, first_item.start_byte)
+    at = max(line_start(source, first_item.start_byte), anchor)
     lines = b"".join(indent + f"use {p};".encode() + eol for p in use_paths)
     return Edit(at, at, lines + (eol if scope.type == "source_file" else b""))

@@ -47,6 +47,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "migrate" / "companions.py"
+sys.path.insert(0, str(ROOT))
+
+from migrate.version import admits  # noqa: E402  (cargo's requirement rules, shared with the codemod)
 
 # The crates whose releases track PyO3's, with why they are listed. Found through PyO3's README
 # ("Tools and libraries") and the ecosystem around it. A crate that has no dependency on pyo3 in the
@@ -101,64 +104,11 @@ class SemVer:
         return f"{self.major}.{self.minor}.{self.patch}" + (f"-{self.pre}" if self.pre else "")
 
 
-_COMPARATOR = re.compile(r"^\s*(=|>=|<=|>|<|~|\^)?\s*(\d+|\*|x|X)(?:\.(\d+|\*|x|X))?(?:\.(\d+|\*|x|X))?(?:-[0-9A-Za-z.-]+)?\s*$")
-
-
-def _comparator(text: str):
-    """One comparator of a requirement as a predicate on (major, minor, patch) of a release."""
-    m = _COMPARATOR.match(text)
-    if not m:
-        raise ValueError(f"cannot read requirement {text!r}")
-    op = m[1]
-    parts: list[int] = []
-    wildcard = False
-    for part in m.group(2, 3, 4):
-        if part is None:
-            break
-        if part in "*xX":
-            wildcard = True
-            break
-        parts.append(int(part))
-    if wildcard:
-        op = op or "="  # "0.22.*" and "*": what the given components say
-    op = op or "^"
-    given = len(parts)
-    major, minor, patch = (parts + [0, 0, 0])[:3]
-    lo = (major, minor, patch)
-    if given == 0:
-        return lambda v: True
-    if op == "=":
-        return lambda v: tuple(v[:given]) == tuple(parts)
-    if op == "^":
-        if major > 0 or given == 1:
-            hi = (major + 1, 0, 0)
-        elif minor > 0 or given == 2:
-            hi = (0, minor + 1, 0)
-        else:
-            hi = (0, 0, patch + 1)
-        return lambda v: lo <= v < hi
-    if op == "~":
-        hi = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0)
-        return lambda v: lo <= v < hi
-    # the next version past everything the given components name ("1.2" -> 1.3.0)
-    past = (major + 1, 0, 0) if given == 1 else (major, minor + 1, 0) if given == 2 else (major, minor, patch + 1)
-    if op == ">=":
-        return lambda v: v >= lo
-    if op == ">":
-        return lambda v: v >= past
-    if op == "<":
-        return lambda v: v < lo
-    if op == "<=":
-        return lambda v: v < past
-    raise ValueError(f"cannot read requirement {text!r}")
-
-
 def requirement_matches(requirement: str, version: SemVer) -> bool:
     """Cargo's reading of `requirement` ("^0.22", ">=0.23, <0.25", "*") for a release version."""
     if version.pre:
         return False  # prereleases are never offered as companions' PyO3
-    key = (version.major, version.minor, version.patch)
-    return all(_comparator(part)(key) for part in requirement.split(",") if part.strip())
+    return admits(requirement, (version.major, version.minor, version.patch))
 
 
 # --- cargo's index cache ----------------------------------------------------------------------
