@@ -123,41 +123,64 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     current = dict(contents)
     final_findings: dict[Path, list] = {}
     for _ in range(MAX_PASSES):
-        changed = False
         final_findings = {}
+        changed = False
         for codemod in codemods:
             snapshot = Snapshot(project, current, target_for, broken, options)
-            facts = codemod.scan(snapshot)
-            for path in sorted(current):
-                if path in broken or not codemod.info.wants(path):
-                    continue
-                target = target_for(path)
-                if target is None or not codemod.info.applies(target):
-                    continue
-                ctx = Context(codemod.info, path, current[path], target, snapshot, facts)
-                codemod.transform(ctx)
-                final_findings.setdefault(path, []).extend(ctx.findings)
-                chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
-                result = results[path]
-                for fix in held:
-                    if fix not in result.held_back:
-                        result.held_back.append(fix)
-                if not chosen:
-                    continue
-                new, applied, dropped = _apply_gated(path, current[path], chosen)
-                for fix in dropped:
-                    result.skipped.append(f"{fix.codemod}: edit dropped, it would not re-parse ({fix.message})")
-                if new != current[path]:
-                    result.steps.append((codemod.info.id, current[path], new))
-                    current[path] = new
-                    result.applied.extend(applied)
-                    changed = True
+            changed |= _run_codemod(codemod, snapshot, results, final_findings, options)
         if not changed:
             break
     for path, result in results.items():
         result.after = current[path]
         result.findings = _dedupe(final_findings.get(path, []))
     return [results[p] for p in sorted(results)]
+
+
+def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, options: Options) -> bool:
+    """One codemod over every file of the snapshot (whose `contents` it updates); True if it changed any.
+
+    A codemod's fixes in different files can depend on each other (a cell and its uses across
+    the crate): when the re-parse gate drops any of them, all of this codemod's edits of this
+    pass are withdrawn, and the files keep the bytes they had.
+    """
+    current = snapshot.contents
+    facts = codemod.scan(snapshot)
+    edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
+    dropped_in: list[tuple[Path, str]] = []
+    for path in sorted(current):
+        if path in snapshot.broken or not codemod.info.wants(path):
+            continue
+        target = snapshot.target_for(path)
+        if target is None or not codemod.info.applies(target):
+            continue
+        ctx = Context(codemod.info, path, current[path], target, snapshot, facts)
+        codemod.transform(ctx)
+        findings.setdefault(path, []).extend(ctx.findings)
+        chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
+        result = results[path]
+        result.held_back.extend(fix for fix in held if fix not in result.held_back)
+        if not chosen:
+            continue
+        new, applied, dropped = _apply_gated(path, current[path], chosen)
+        if dropped:
+            dropped_in.append((path, dropped[0].message))
+        if new != current[path]:
+            edited[path] = (current[path], len(result.applied), len(result.steps))
+            result.steps.append((codemod.info.id, current[path], new))
+            result.applied.extend(applied)
+            current[path] = new
+    if dropped_in:
+        for path, (before, applied_count, steps_count) in edited.items():
+            current[path] = before
+            del results[path].applied[applied_count:]
+            del results[path].steps[steps_count:]
+        where = ", ".join(f"{p.as_posix()} ({message})" for p, message in dropped_in)
+        note = f"{codemod.info.id}: its edits would not re-parse in {where}; all of its edits were withdrawn"
+        for path in set(edited) | {p for p, _ in dropped_in}:
+            if note not in results[path].skipped:
+                results[path].skipped.append(note)
+        return False
+    return bool(edited)
 
 
 def _dedupe(findings: list) -> list:

@@ -1,0 +1,70 @@
+"""The engine's guarantees, with small codemods made up for the purpose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrate import engine
+from migrate.codemod import Codemod, CodemodInfo, Context
+from migrate.model import Edit, Safety
+from migrate.project import single_crate
+from migrate.version import Version
+
+
+def _info(codemod_id: str, safety: Safety = Safety.SAFE) -> CodemodInfo:
+    return CodemodInfo(codemod_id, "test", "rust", safety, Version(0, 0), None, "https://example.invalid", "")
+
+
+class RenameFoo(Codemod):
+    """`foo` -> `bar` everywhere; `broken` files get a stray brace instead (a parse error)."""
+
+    info = _info("rename-foo")
+
+    def transform(self, ctx: Context) -> None:
+        at = ctx.source.find(b"foo")
+        if at == -1:
+            return
+        replacement = b"bar {" if b"broken" in ctx.source else b"bar"
+        ctx.fix("foo -> bar", [Edit(at, at + 3, replacement)])
+
+
+class Unsafe(Codemod):
+    info = _info("unsafe-one", Safety.UNSAFE)
+
+    def transform(self, ctx: Context) -> None:
+        at = ctx.source.find(b"fn ")
+        if at != -1:
+            ctx.fix("rename fn", [Edit(at + 3, at + 4, b"g")])
+
+
+def _run(files: dict[str, bytes], codemods, include_unsafe: bool = False):
+    paths = {Path(k): v for k, v in files.items()}
+    project = single_crate(list(paths), "0.26.0")
+    options = engine.Options(target=Version(0, 26), include_unsafe=include_unsafe)
+    return {r.path.as_posix(): r for r in engine.run(project, paths, codemods, options)}
+
+
+def test_a_fix_that_breaks_parsing_withdraws_the_codemod_everywhere():
+    results = _run({"src/a.rs": b"fn foo() {}\n", "src/b.rs": b"// broken\nfn foo() {}\n"}, [RenameFoo()])
+    assert not results["src/a.rs"].changed and not results["src/b.rs"].changed
+    assert any("withdrawn" in s and "src/b.rs" in s for s in results["src/a.rs"].skipped)
+
+
+def test_clean_fixes_apply_and_name_their_codemod():
+    results = _run({"src/a.rs": b"fn foo() {}\n"}, [RenameFoo()])
+    assert results["src/a.rs"].after == b"fn bar() {}\n"
+    assert results["src/a.rs"].codemods() == ["rename-foo"]
+
+
+def test_unsafe_fixes_wait_for_the_flag():
+    held = _run({"src/a.rs": b"fn f() {}\n"}, [Unsafe()])["src/a.rs"]
+    assert not held.changed and [f.codemod for f in held.held_back] == ["unsafe-one"]
+    applied = _run({"src/a.rs": b"fn f() {}\n"}, [Unsafe()], include_unsafe=True)["src/a.rs"]
+    assert applied.after == b"fn g() {}\n"
+
+
+def test_bad_input_is_left_alone_with_a_reason():
+    results = _run({"src/a.rs": b"fn foo( {\n", "src/b.rs": b"\xff\xfe\n"}, [RenameFoo()])
+    assert results["src/a.rs"].input_error.startswith("syntax error at 1:")
+    assert results["src/b.rs"].input_error.startswith("not UTF-8")
+    assert not results["src/a.rs"].changed
