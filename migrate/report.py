@@ -38,7 +38,7 @@ def _hunk_label(result_file):
         names = result_file.attribute(removed, added)
         if not names:
             return ""
-        guides = " ".join(codemods.by_id(n).info.guide for n in names)
+        guides = " ".join(dict.fromkeys(codemods.by_id(n).info.guide for n in names))  # each link once
         return f"[{', '.join(names)}] {guides}"
 
     return label
