@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import codemods
@@ -52,7 +53,7 @@ FreeThreadedOpt = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True)
+    err.print(f"[red]error:[/red] {escape(message)}", markup=True)
     return typer.Exit(report.EXIT_ERROR)
 
 
@@ -80,7 +81,7 @@ def _run_all(paths: list[Path], ids, target, unsafe, free_threaded) -> list[RunR
 def _print_errors(results: list[RunResult]) -> None:
     for r in results:
         for line in r.errors:
-            err.print(f"[red]error:[/red] {line}", markup=True)
+            err.print(f"[red]error:[/red] {escape(line)}", markup=True)
 
 
 def _print_text_report(results: list[RunResult]) -> None:

@@ -144,7 +144,15 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
     pass are withdrawn, and the files keep the bytes they had.
     """
     current = snapshot.contents
-    facts = codemod.scan(snapshot)
+    try:
+        facts = codemod.scan(snapshot)
+    except Exception as exc:  # a bug in one codemod must not cost the user the others' work
+        note = f"{codemod.info.id}: scan failed ({type(exc).__name__}: {exc}); it made no change"
+        for result in results.values():
+            if codemod.info.wants(result.path) and note not in result.failures:
+                result.failures.append(note)
+                break  # said once, on the first file it would have read
+        return False
     edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
     dropped_in: list[tuple[Path, str]] = []
     for path in sorted(current):
@@ -154,7 +162,13 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         if target is None or not codemod.info.applies(target):
             continue
         ctx = Context(codemod.info, path, current[path], target, snapshot, facts)
-        codemod.transform(ctx)
+        try:
+            codemod.transform(ctx)
+        except Exception as exc:
+            note = f"{codemod.info.id}: failed ({type(exc).__name__}: {exc}); file left as it was for this codemod"
+            if note not in results[path].failures:
+                results[path].failures.append(note)
+            continue
         findings.setdefault(path, []).extend(ctx.findings)
         chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
         result = results[path]

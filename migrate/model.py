@@ -67,6 +67,7 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # edits a codemod dropped, with the reason
     input_error: str | None = None  # why the file could not be worked on at all (bad input)
+    failures: list[str] = field(default_factory=list)  # a codemod that crashed on this file (a bug of ours)
     steps: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (codemod, bytes before, after) per change
 
     @property

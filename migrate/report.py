@@ -72,7 +72,7 @@ def to_json(results: list[RunResult], *, written: bool = False) -> str:
     for r in results:
         files = []
         for f in r.files:
-            if not (f.changed or f.findings or f.skipped or f.held_back or f.input_error):
+            if not (f.changed or f.findings or f.skipped or f.held_back or f.input_error or f.failures):
                 continue
             files.append(
                 {
@@ -87,6 +87,7 @@ def to_json(results: list[RunResult], *, written: bool = False) -> str:
                     ],
                     "skipped": f.skipped,
                     "error": f.input_error,
+                    "failures": f.failures,
                 }
             )
         crates = []

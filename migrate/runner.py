@@ -85,6 +85,7 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options) -
     for f in result.files:
         if f.input_error is not None:
             result.errors.append(f"{root / f.path}: {f.input_error}; file left alone")
+        result.errors.extend(f"{root / f.path}: {failure}" for failure in f.failures)
     return result
 
 

@@ -68,3 +68,16 @@ def test_bad_input_is_left_alone_with_a_reason():
     assert results["src/a.rs"].input_error.startswith("syntax error at 1:")
     assert results["src/b.rs"].input_error.startswith("not UTF-8")
     assert not results["src/a.rs"].changed
+
+
+class Crashes(Codemod):
+    info = _info("crashes")
+
+    def transform(self, ctx: Context) -> None:
+        raise RuntimeError("a bug")
+
+
+def test_a_crashing_codemod_costs_only_its_own_edits():
+    result = _run({"src/a.rs": b"fn foo() {}\n"}, [Crashes(), RenameFoo()])["src/a.rs"]
+    assert result.after == b"fn bar() {}\n"
+    assert result.failures == ["crashes: failed (RuntimeError: a bug); file left as it was for this codemod"]
