@@ -240,7 +240,8 @@ def explain(codemod_id: Annotated[str, typer.Argument(help="A codemod id from `l
         info = codemods.by_id(codemod_id).info
     except KeyError:
         raise _fail(f"unknown codemod {codemod_id!r} (see `pyo3-migrate list`)") from None
-    typer.echo(f"{info.id} ({info.safety.value}; targets >= {info.min_target})\n")
+    stages = "".join(f"; output changes at {s}" for s in info.stages)
+    typer.echo(f"{info.id} ({info.safety.value}; targets >= {info.min_target}{stages})\n")
     typer.echo(info.docs)
     typer.echo(f"\nPyO3 migration guide: {info.guide}")
 
