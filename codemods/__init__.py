@@ -8,7 +8,7 @@ so that `once-lock` then sees every `clone_ref` use when it decides what std can
 
 from __future__ import annotations
 
-from codemods import attach, bound_api, clone_ref, gil_used, manifest, mutex, once_lock, py_clone
+from codemods import attach, bound_api, clone_ref, gil_used, manifest, mutex, once_lock, py_clone, removed_features
 from migrate.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
@@ -20,6 +20,7 @@ REGISTRY: tuple[Codemod, ...] = (
     py_clone.CODEMOD,
     py_clone.FEATURE_CODEMOD,
     gil_used.CODEMOD,
+    removed_features.CODEMOD,
     manifest.CODEMOD,
 )
 

@@ -66,7 +66,7 @@ from tomlkit.items import String
 
 from migrate import companions
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
+from migrate.model import Edit, Safety, minimal_edit
 from migrate.version import Version, admits, is_comparator, requirement_operator
 
 INFO = CodemodInfo(
@@ -85,21 +85,6 @@ FAMILY = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-build-config")
 DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
 
 _BOM = b"\xef\xbb\xbf"
-
-
-def minimal_edit(before: bytes, after: bytes) -> Edit | None:
-    """The one edit that turns before into after: common prefix and suffix kept as they are."""
-    if before == after:
-        return None
-    start = 0
-    limit = min(len(before), len(after))
-    while start < limit and before[start] == after[start]:
-        start += 1
-    end_b, end_a = len(before), len(after)
-    while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
-        end_b -= 1
-        end_a -= 1
-    return Edit(start, end_b, after[start:end_a])
 
 
 # --- Cargo requirement strings ------------------------------------------------------------------

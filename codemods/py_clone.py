@@ -81,13 +81,11 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import tomlkit
 from tree_sitter import Node
 
-from codemods.manifest import minimal_edit
-from migrate import rust
+from migrate import features, rust
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
+from migrate.model import Edit, Safety, minimal_edit
 from migrate.names import glob_provides
 from migrate.project import Crate
 from migrate.rust import FileIndex
@@ -1251,9 +1249,9 @@ class PyCloneFeatureCodemod(Codemod):
         if not ctx.facts:
             return
         if ctx.path.name == "Cargo.toml":
-            new = _drop_from_cargo(ctx.source)
+            new = features.drop_from_cargo(ctx.source, "py-clone")
         elif _builds_a_visible_crate(ctx.source, ctx.path, ctx.snapshot.project.crates):
-            new = _drop_from_pyproject(ctx.source)
+            new = features.drop_from_pyproject(ctx.source, "py-clone")
         else:
             return
         edit = minimal_edit(ctx.source, new) if new is not None else None
@@ -1266,61 +1264,12 @@ PyCloneFeatureCodemod.info = replace(PyCloneFeatureCodemod.info, docs=(PyCloneFe
 
 def _builds_a_visible_crate(source: bytes, path: Path, crates: list[Crate]) -> bool:
     """A maturin pyproject whose crate (`manifest-path`, default next to it) is part of the project."""
-    maturin = _load(source)[1].get("tool", {}).get("maturin", {})
+    maturin = features.load(source)[1].get("tool", {}).get("maturin", {})
     manifest = maturin.get("manifest-path", "Cargo.toml") if hasattr(maturin, "get") else None
     if not isinstance(manifest, str):
         return False
     wanted = Path(os.path.normpath(path.parent / manifest))
     return any(c.manifest == wanted for c in crates)
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def _load(source: bytes):
-    bom = _BOM if source.startswith(_BOM) else b""
-    return bom, tomlkit.parse(source[len(bom):].decode("utf-8"))
-
-
-def _drop_value(array, value: str) -> bool:
-    if not isinstance(array, list):
-        return False
-    for i, item in enumerate(list(array)):
-        if item == value:
-            del array[i]
-            return True
-    return False
-
-
-def _drop_from_cargo(source: bytes) -> bytes | None:
-    bom, doc = _load(source)
-    changed = False
-    tables = []
-    for name in ("dependencies", "build-dependencies", "dev-dependencies"):
-        if name in doc:
-            tables.append(doc[name])
-    for target in doc.get("target", {}).values():
-        for name in ("dependencies", "build-dependencies", "dev-dependencies"):
-            if name in target:
-                tables.append(target[name])
-    if "workspace" in doc and "dependencies" in doc["workspace"]:
-        tables.append(doc["workspace"]["dependencies"])
-    for table in tables:
-        entry = table.get("pyo3")
-        if isinstance(entry, dict):
-            changed |= _drop_value(entry.get("features"), "py-clone")
-    for entry in doc.get("features", {}).values():
-        for value in ("pyo3/py-clone", "pyo3?/py-clone"):
-            changed |= _drop_value(entry, value)
-    return bom + tomlkit.dumps(doc).encode("utf-8") if changed else None
-
-
-def _drop_from_pyproject(source: bytes) -> bytes | None:
-    bom, doc = _load(source)
-    maturin = doc.get("tool", {}).get("maturin")
-    if maturin is None or not _drop_value(maturin.get("features"), "pyo3/py-clone"):
-        return None
-    return bom + tomlkit.dumps(doc).encode("utf-8")
 
 
 FEATURE_CODEMOD = PyCloneFeatureCodemod()

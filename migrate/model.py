@@ -106,6 +106,21 @@ def apply_edits(source: bytes, edits: list[Edit] | tuple[Edit, ...]) -> bytes:
     return b"".join(out)
 
 
+def minimal_edit(before: bytes, after: bytes) -> Edit | None:
+    """The one edit that turns before into after: common prefix and suffix kept as they are."""
+    if before == after:
+        return None
+    start = 0
+    limit = min(len(before), len(after))
+    while start < limit and before[start] == after[start]:
+        start += 1
+    end_b, end_a = len(before), len(after)
+    while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
+        end_b -= 1
+        end_a -= 1
+    return Edit(start, end_b, after[start:end_a])
+
+
 def line_col(source: bytes, offset: int) -> tuple[int, int]:
     """1-based line and column (in characters) of a byte offset."""
     line_start = source.rfind(b"\n", 0, offset) + 1
