@@ -8,13 +8,14 @@ so that `once-lock` then sees every `clone_ref` use when it decides what std can
 
 from __future__ import annotations
 
-from codemods import attach, bound_api, clone_ref, gil_used, manifest, mutex, once_lock, py_clone, removed_features
+from codemods import attach, bound_api, clone_ref, gil_used, interpreter_aware_cells, manifest, mutex, once_lock, py_clone, removed_features
 from migrate.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
     clone_ref.CODEMOD,
     once_lock.CODEMOD,
+    interpreter_aware_cells.CODEMOD,
     mutex.CODEMOD,
     attach.CODEMOD,
     py_clone.CODEMOD,

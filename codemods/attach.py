@@ -55,7 +55,7 @@ from tree_sitter import Node
 
 from migrate import rust
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
+from migrate.model import Edit, Safety, drop_contained
 from migrate.names import glob_provides
 from migrate.rust import FileIndex, UseLeaf
 from migrate.version import V0_26
@@ -401,7 +401,7 @@ def _replace_prepare(ctx: Context, names: _Names, trimmed: set[int]) -> None:
             continue
         trimmed.add(leaf.declaration.id)
         edits.extend(rust.remove_use_leaf(source, leaf))
-    ctx.fix("pyo3::prepare_freethreaded_python() -> Python::initialize()", _dedupe(edits))
+    ctx.fix("pyo3::prepare_freethreaded_python() -> Python::initialize()", drop_contained(edits))
 
 
 # --------------------------------------------------------------------------------- PyObject
@@ -521,7 +521,7 @@ def _replace_py_object(ctx: Context, names: _Names, keep_imports: bool, trimmed:
     for scope, wanted in missing.values():
         path = f"pyo3::{{{', '.join(wanted)}}}" if len(wanted) > 1 else f"pyo3::{wanted[0]}"
         edits.append(rust.add_uses(ctx.source, scope, [path]))
-    ctx.fix("PyObject -> Py<PyAny>", _dedupe(edits))
+    ctx.fix("PyObject -> Py<PyAny>", drop_contained(edits))
 
 
 def _py_object_edit(names: _Names, ref: _Ref, missing: dict[int, tuple[Node, list[str]]]) -> Edit:
@@ -534,7 +534,7 @@ def _py_object_edit(names: _Names, ref: _Ref, missing: dict[int, tuple[Node, lis
     for name in ("Py", "PyAny"):
         verdict = names.pyo3_item(ref.node, name)
         if verdict is None:
-            scope = ref.leaf.declaration.parent if ref.leaf is not None else _module_scope(ref.node)
+            scope = ref.leaf.declaration.parent if ref.leaf is not None else rust.module_scope(ref.node)
             entry = missing.setdefault(scope.id, (scope, []))
             if name not in entry[1]:
                 entry[1].append(name)
@@ -612,20 +612,8 @@ def _is_pub(declaration: Node) -> bool:
     return any(c.type == "visibility_modifier" for c in declaration.children)
 
 
-def _module_scope(node: Node) -> Node:
-    for a in rust.ancestors(node):
-        if rust.is_module_scope(a):
-            return a
-    raise ValueError("node outside a module")
 
 
-def _dedupe(edits: list[Edit]) -> list[Edit]:
-    out: list[Edit] = []
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end)):
-        if out and edit.start < out[-1].end:
-            continue
-        out.append(edit)
-    return out
 
 
 CODEMOD = AttachCodemod()

@@ -164,9 +164,6 @@ def _resolve(names: CrateNames, path: Path, node: Node) -> tuple[str, ...] | Non
     return canonical(found.target) if found is not None else None
 
 
-def _where(path: Path, source: bytes, node: Node) -> str:
-    line = source.count(b"\n", 0, node.start_byte) + 1
-    return f"{path.as_posix()}:{line}"
 
 
 def _snippet(source: bytes, node: Node, limit: int = 60) -> str:
@@ -273,7 +270,7 @@ class MutexCodemod(Codemod):
                     source = snapshot.contents[access.path]
                     reason = _hold_problem(facts, source, access)
                     if reason is not None:
-                        protected.hold(f"{reason} (at {_where(access.path, source, access.expr)})")
+                        protected.hold(f"{reason} (at {rust.place(access.path, source, access.expr)})")
                         break
         return facts
 
@@ -357,7 +354,7 @@ def _classify_ref(facts: Facts, path: Path, source: bytes, scan: FileScan, ref: 
                 scan.others.append((call, reason))
                 cell = _enclosing_once_cell(source, call)
                 if cell is not None:  # its value may still end up in that once-cell: keep the cell as it is
-                    _protected(facts, cell).hold(f"{reason} (at {_where(path, source, call)})")
+                    _protected(facts, cell).hold(f"{reason} (at {rust.place(path, source, call)})")
                 return
             inner, cell = _ctor_inner(facts.names, path, call)
             _protected(facts, key).ctors.append(Ctor(path, call, inner, cell))
@@ -375,16 +372,16 @@ def _classify_ref(facts: Facts, path: Path, source: bytes, scan: FileScan, ref: 
         value_type, cell = _cell_inside(facts.names, path, parent)
         protected.decls.append(Decl(path, item, parent, value_type, cell, nested))
         if kind not in ("static", "field", "local"):
-            where = _where(path, source, parent)
+            where = rust.place(path, source, parent)
             protected.hold(f"it is a {kind} (at {where}): only statics, fields and locals are migrated")
         elif position is not None:
-            protected.hold(f"{position} (at {_where(path, source, parent)})")
+            protected.hold(f"{position} (at {rust.place(path, source, parent)})")
         elif cell is None:
             args = parent.child_by_field_name("type_arguments")
             inner_text = _snippet(source, args.named_children[0]) if args is not None and args.named_children else "?"
             protected.hold(
                 f"it protects `{inner_text}`, not a RefCell or Cell: choose a Mutex, RwLock or atomic by hand "
-                f"(at {_where(path, source, parent)})"
+                f"(at {rust.place(path, source, parent)})"
             )
         return
     scan.roles[node.id] = ("other", None)
@@ -531,7 +528,7 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
             for tok in node.children:
                 if tok.type == "identifier" and rust.text(source, tok) in keys:
                     keys[rust.text(source, tok)].hold(
-                        f"it is named inside a macro at {_where(path, source, tok)}: token trees are not rewritten"
+                        f"it is named inside a macro at {rust.place(path, source, tok)}: token trees are not rewritten"
                     )
             continue
         if kind == "field_identifier" and rust.text(source, node) in field_keys:
@@ -542,14 +539,14 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
                 value = parent.child_by_field_name("value")
                 if value is None or value.type != "call_expression" or not _is_ctor_of(scan, value):
                     keys[rust.text(source, node)].hold(
-                        f"field initialised with `{_snippet(source, parent)}` at {_where(path, source, parent)}, "
+                        f"field initialised with `{_snippet(source, parent)}` at {rust.place(path, source, parent)}, "
                         "not with `GILProtected::new(..)`"
                     )
             elif parent.type in ("field_pattern", "shorthand_field_identifier") or "pattern" in parent.type:
-                keys[rust.text(source, node)].hold(f"destructured at {_where(path, source, parent)}")
+                keys[rust.text(source, node)].hold(f"destructured at {rust.place(path, source, parent)}")
             continue
         if kind == "shorthand_field_identifier" and rust.text(source, node) in field_keys:
-            keys[rust.text(source, node)].hold(f"destructured at {_where(path, source, node)}")
+            keys[rust.text(source, node)].hold(f"destructured at {rust.place(path, source, node)}")
             continue
         if kind != "identifier" or rust.text(source, node) not in value_keys:
             continue
@@ -613,7 +610,7 @@ _NO_GC_LOCK = "a GC traversal cannot lock a Mutex, port it by hand"
 
 
 def _classify_mention(scan: FileScan, path: Path, source: bytes, protected: Protected, mention: Node) -> None:
-    here = _where(path, source, mention)
+    here = rust.place(path, source, mention)
     for a in rust.ancestors(mention):
         if a.type == "function_item":
             name = a.child_by_field_name("name")
@@ -677,7 +674,7 @@ def _validate(protected: Protected, snapshot: Snapshot) -> None:
         if where is not None and where.call.parent is not None and where.call.parent.type == "let_declaration":
             pass  # an untyped local: its constructor is its declaration
         else:
-            at = f" (at {_where(where.path, snapshot.contents[where.path], where.call)})" if where else ""
+            at = f" (at {rust.place(where.path, snapshot.contents[where.path], where.call)})" if where else ""
             protected.hold(f"its type is not written as `GILProtected<..>` where it is declared{at}")
             return
     if protected.cell is None:
@@ -691,7 +688,7 @@ def _validate(protected: Protected, snapshot: Snapshot) -> None:
         if ctor.inner is None:
             protected.hold(
                 f"constructor `{_snippet(snapshot.contents[ctor.path], ctor.call)}` at "
-                f"{_where(ctor.path, snapshot.contents[ctor.path], ctor.call)} "
+                f"{rust.place(ctor.path, snapshot.contents[ctor.path], ctor.call)} "
                 "is not `GILProtected::new(RefCell::new(..))`"
             )
     for decl in protected.decls:
@@ -700,7 +697,7 @@ def _validate(protected: Protected, snapshot: Snapshot) -> None:
             source = snapshot.contents[decl.path]
             if value is None or not any(c.call.id == value.id for c in protected.ctors):
                 shown = _snippet(source, value) if value is not None else "nothing"
-                protected.hold(f"it is initialised with `{shown}` at {_where(decl.path, source, decl.item)}")
+                protected.hold(f"it is initialised with `{shown}` at {rust.place(decl.path, source, decl.item)}")
 
 
 def _check_scope(protected: Protected, snapshot: Snapshot) -> None:
@@ -983,7 +980,7 @@ class _Plan:
         resolved = self.facts.names.resolve(self.ctx.path, node, "Mutex")
         if resolved is not None:
             return "Mutex" if canonical(resolved.target) == STD_MUTEX else "std::sync::Mutex"
-        scope = _module_scope(node)
+        scope = rust.module_scope(node)
         if not self._can_import(scope, "Mutex"):
             return "std::sync::Mutex"
         self._add_import(scope, "std::sync::Mutex")
@@ -1037,7 +1034,7 @@ class _Plan:
             self._edits.append(
                 Edit(op_field.start_byte, access.expr.end_byte, f"{expect} = {rust.text(source, value)}".encode())
             )
-        scope = _module_scope(access.expr)
+        scope = rust.module_scope(access.expr)
         resolved = self.facts.names.resolve(self.ctx.path, access.expr, "MutexExt")
         if resolved is None:
             self._ext_scopes[scope.id] = scope
@@ -1160,11 +1157,6 @@ def _needs_parens(expr: Node) -> bool:
     return False
 
 
-def _module_scope(node: Node) -> Node:
-    for a in rust.ancestors(node):
-        if rust.is_module_scope(a):
-            return a
-    raise ValueError("node outside a module")
 
 
 def _use_edits(source: bytes, ops: list[tuple[UseLeaf, str | None]]) -> list[Edit]:

@@ -56,7 +56,7 @@ from tree_sitter import Node
 from migrate import rust
 from migrate.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
+from migrate.model import Edit, Safety, drop_contained
 from migrate.names import CrateNames, ItemRef
 from migrate.rust import UseLeaf
 from migrate.version import V0_23, V0_26, Version
@@ -121,9 +121,6 @@ def std_call_problem(source: bytes, use: CellUse) -> str | None:
     return None
 
 
-def _where(snapshot: Snapshot, path: Path, node: Node) -> str:
-    line = snapshot.contents[path].count(b"\n", 0, node.start_byte) + 1
-    return f"{path}:{line}"
 
 
 def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple, str]:
@@ -140,7 +137,7 @@ def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple
                 continue
             problem = std_call_problem(snapshot.contents[use.path], use)
             if problem is not None:
-                where = _where(snapshot, use.path, use.call)
+                where = rust.place(use.path, snapshot.contents[use.path], use.call)
                 reasons.setdefault(use.decl, f"{problem} (at {where}); {TARGET_ADVICE}")
     for ident, notes in inv.notes.items():
         reasons.setdefault(ident, f"{notes[0].message}, so its calls cannot be followed; {TARGET_ADVICE}")
@@ -305,7 +302,7 @@ def _std_calls(inv: CellInventory, held: dict[tuple, str]) -> dict[Path, list[Ce
 def _ext_scopes(calls: dict[Path, list[CellUse]]) -> set[tuple[Path, int]]:
     """The module scopes (file, scope id) that will call `get_or_init_py_attached`."""
     return {
-        (path, _module_scope(use.call).id)
+        (path, rust.module_scope(use.call).id)
         for path, uses in calls.items()
         for use in uses
         if use.method == "get_or_init"
@@ -377,7 +374,7 @@ class _Plan:
 
     def _bare_name(self, leaf_file: Path, scope: Node) -> str:
         """How to write the new type where an import scope is seen: the bare name, unless taken."""
-        found = self.names.resolve(leaf_file, _inner_anchor(scope), self.target.name)
+        found = self.names.resolve(leaf_file, rust.inner_anchor(scope), self.target.name)
         if found is None or found.target == self.target.path:
             return self.target.name
         return self.target.use_path
@@ -389,7 +386,7 @@ class _Plan:
             return self.target.name
         if found is not None:
             return self.target.use_path  # the name means something else here
-        self._add_import(_module_scope(anchor), self.target.use_path)
+        self._add_import(rust.module_scope(anchor), self.target.use_path)
         return self.target.name
 
     def _replace(self, span: tuple[int, int], new: str) -> None:
@@ -411,7 +408,7 @@ class _Plan:
             field_node = function.child_by_field_name("field")
             self._replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
             if not self._ext_visible(call):
-                scope = _module_scope(call)
+                scope = rust.module_scope(call)
                 self._ext_scopes[scope.id] = scope
 
     def _ext_visible(self, node: Node) -> bool:
@@ -446,7 +443,7 @@ class _Plan:
             self._retarget_py_once_lock(leaf, scope)
 
     def _scope_has(self, scope: Node, name: str) -> bool:
-        found = self.names.resolve(self.ctx.path, _inner_anchor(scope), name)
+        found = self.names.resolve(self.ctx.path, rust.inner_anchor(scope), name)
         return found is not None and found.target == self.target.path
 
     def _retarget_py_once_lock(self, leaf: UseLeaf, scope: Node) -> None:
@@ -523,7 +520,7 @@ class _Plan:
         edits = list(self._edits)
         for scope, paths in self._imports.values():
             edits.append(rust.add_uses(self.source, scope, sorted(paths)))
-        return _dedupe_edits(edits)
+        return drop_contained(edits)
 
 
 def _without_blank_line_left(source: bytes, edits: list[Edit]) -> list[Edit]:
@@ -539,25 +536,10 @@ def _spelled_in_pyo3_sync(path: tuple[str, ...]) -> bool:
     return len(path) >= 2 and path[0] in ("pyo3", "sync") and path[-2] == "sync"
 
 
-def _inner_anchor(scope: Node) -> Node:
-    """A node inside scope (resolution starts from a node's ancestors)."""
-    return scope.named_children[0] if scope.named_children else scope
 
 
-def _module_scope(node: Node) -> Node:
-    for a in rust.ancestors(node):
-        if rust.is_module_scope(a):
-            return a
-    raise ValueError("node outside a module")
 
 
-def _dedupe_edits(edits: list[Edit]) -> list[Edit]:
-    out: list[Edit] = []
-    for edit in sorted(set(edits), key=lambda e: (e.start, e.end)):
-        if out and edit.start < out[-1].end:
-            continue  # a contained edit (e.g. a renamed ref inside a removed line) loses
-        out.append(edit)
-    return out
 
 
 CODEMOD = OnceLockCodemod()

@@ -569,12 +569,12 @@ def _clone_site(sv: Survey, source: bytes, call: Node) -> _Site | None:
     kind = _expr_kind(sv, source, receiver)
     if method == "cloned":
         if kind in (OPT_REF, ITER):
-            return _Site(call, "clone", _Clone(receiver, name, args, CLONED, _token(source, call)))
+            return _Site(call, "clone", _Clone(receiver, name, args, CLONED, python_token(source, call)))
         return None
     if method == "to_vec":
         return _Site(call, "clone", _Clone(receiver, name, args, NESTED, None)) if kind == VEC else None
     if kind in PY_ISH:
-        return _Site(call, "clone", _Clone(receiver, name, args, kind, _token(source, call)))
+        return _Site(call, "clone", _Clone(receiver, name, args, kind, python_token(source, call)))
     if kind is None and method == "clone" and receiver.type == "field_expression":
         fld = receiver.child_by_field_name("field")
         owners = sv.py_field_names.get(rust.text(source, fld)) if fld is not None else None
@@ -824,7 +824,7 @@ def _enclosing_call(closure: Node) -> Node | None:
     return None
 
 
-def _token(source: bytes, use: Node) -> str | None:
+def python_token(source: bytes, use: Node) -> str | None:
     """A `Python` token usable at `use`: `py`, or `slf.py()`; None when none is certain."""
     shadowed: set[str] = set()
     prev = use

@@ -609,7 +609,7 @@ class _Builder:
             return
         _, method, args = method_call(source, call)
         if method in CELL_METHODS and len(arguments(args)) == CELL_ARITY[method]:
-            where = _where(source, path, node)
+            where = rust.place(path, source, node)
             for ident in candidates:
                 self.inv.note(ident, path, node, f"`{rust.text(source, node)}.{method}(..)` at {where} may be this "
                               "cell or another value with a field of that name")
@@ -627,7 +627,7 @@ class _Builder:
         ):
             place = place.parent
         parent = place.parent
-        where = _where(source, path, node)
+        where = rust.place(path, source, node)
         call = _method_call_on(place)
         if call is not None:
             _, method, _ = method_call(source, call)
@@ -700,10 +700,10 @@ class _Builder:
         if local is not None and fields:
             self.inv.links.append((local, fields[0]))
         elif local is not None:
-            self.inv.note(local, path, node, f"{CELL} is stored at {_where(source, path, node)}")
+            self.inv.note(local, path, node, f"{CELL} is stored at {rust.place(path, source, node)}")
         elif fields:
             self.inv.note(fields[0], path, node, f"{CELL} is built from a value "
-                          f"this tool cannot follow at {_where(source, path, node)}")
+                          f"this tool cannot follow at {rust.place(path, source, node)}")
 
     def _initialised_cell(self, path: Path, place: Node) -> tuple | None:
         """The cell whose initialiser `place` is (`[INIT; 4]`, `let b = a;`), if any."""
@@ -748,7 +748,7 @@ class _Builder:
                 decl = self.inv.by_ident[ident]
                 method = rust.text(source, tokens[i + 2]) if i + 2 < len(tokens) and tokens[i + 1].type == "." else ""
                 self.inv.uses.setdefault(decl.key, []).append(CellUse(decl.key, method, path, tok, True, ident))
-                self.inv.note(ident, path, tok, f"{CELL} is used inside a macro at {_where(source, path, tok)}")
+                self.inv.note(ident, path, tok, f"{CELL} is used inside a macro at {rust.place(path, source, tok)}")
 
     # -- sweep 3: what flows into each cell
     def flows_in(self) -> None:
@@ -770,7 +770,7 @@ class _Builder:
         for decl in self.inv.by_ident.values():
             if decl.kind == "param" and decl.function is None:
                 self.inv.note(decl.ident, decl.path, decl.node, f"{CELL} is a closure's parameter at "
-                              f"{_where(self.names.index[decl.path].source, decl.path, decl.node)}")
+                              f"{rust.place(decl.path, self.names.index[decl.path].source, decl.node)}")
 
     def _field_value(self, path: Path, initializer: Node) -> None:
         source = self.names.index[path].source
@@ -809,7 +809,7 @@ class _Builder:
     def _cannot_follow(self, ident: tuple, path: Path, value: Node, how: str = "is built from") -> None:
         source = self.names.index[path].source
         self.inv.note(ident, path, value, f"{CELL} {how} an expression this tool cannot follow "
-                      f"at {_where(source, path, value)}")
+                      f"at {rust.place(path, source, value)}")
 
     def _follows(self, path: Path, value: Node) -> bool:
         """A value we can account for: a constructor of the cell type, Default, or another cell."""
@@ -861,9 +861,6 @@ def _method_call_on(place: Node) -> Node | None:
     return call if function is not None and function.id == parent.id else None
 
 
-def _where(source: bytes, path: Path, node: Node) -> str:
-    line = source.count(b"\n", 0, node.start_byte) + 1
-    return f"{path}:{line}"
 
 
 def build_inventory(snapshot: Snapshot, item: tuple[str, ...]) -> CellInventory:

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 import codemods
 from migrate import engine, report
@@ -223,7 +224,9 @@ def plan(
 @app.command("list")
 def list_codemods() -> None:
     """List the codemods, in the order they run."""
-    table = Table("id", "files", "safety", "targets", "summary")
+    # ids are what people type next: never cut; summaries fold instead of ending in an ellipsis
+    table = Table(Column("id", no_wrap=True), "files", "safety", "targets", Column("summary", overflow="fold"),
+                  box=box.SIMPLE_HEAD)
     for c in codemods.REGISTRY:
         info = c.info
         span = f">= {info.min_target.major}.{info.min_target.minor}" + (f".{info.min_target.patch}" if info.min_target.patch else "")

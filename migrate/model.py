@@ -106,6 +106,17 @@ def apply_edits(source: bytes, edits: list[Edit] | tuple[Edit, ...]) -> bytes:
     return b"".join(out)
 
 
+def drop_contained(edits: list[Edit]) -> list[Edit]:
+    """Sorted, distinct edits; one that starts inside an earlier one is dropped (a renamed
+    mention inside a removed line loses to the removal)."""
+    out: list[Edit] = []
+    for edit in sorted(set(edits), key=lambda e: (e.start, e.end)):
+        if out and edit.start < out[-1].end:
+            continue
+        out.append(edit)
+    return out
+
+
 def minimal_edit(before: bytes, after: bytes) -> Edit | None:
     """The one edit that turns before into after: common prefix and suffix kept as they are."""
     if before == after:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterator
 
 import tree_sitter_rust
@@ -88,6 +89,25 @@ def scope_of(node: Node) -> Node:
         if is_scope(a):
             return a
     raise ValueError("node outside any scope")
+
+
+def module_scope(node: Node) -> Node:
+    """The module (file or `mod { .. }` body) that holds node."""
+    for a in ancestors(node):
+        if is_module_scope(a):
+            return a
+    raise ValueError("node outside a module")
+
+
+def inner_anchor(scope: Node) -> Node:
+    """A node inside scope: name resolution starts from a node's ancestors, so this sees scope's imports."""
+    return scope.named_children[0] if scope.named_children else scope
+
+
+def place(path: Path, source: bytes, node: Node) -> str:
+    """`path:line` of node, for a finding's message that points at another place."""
+    line = source.count(b"\n", 0, node.start_byte) + 1
+    return f"{path.as_posix()}:{line}"
 
 
 # ---------------------------------------------------------------------------------------- use trees
