@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_projects"
 # the std OnceLock path (0.23-0.25), the first PyOnceLock release, the latest line the tool knows
 TARGETS = ("0.25", "0.26", "0.29")
+# safe fixes only (the default), and with the unsafe ones too: both outputs must compile
+FIX_SETS = {"safe": (), "unsafe": ("--unsafe",)}
 _IGNORED = shutil.ignore_patterns("target", "Cargo.lock", "*.so", "__pycache__", ".venv", "*.egg-info")
 
 
@@ -65,3 +68,41 @@ def migrate(project: Path, target: str, *extra: str) -> Migration:
         for x in f["findings"]
     ]
     return Migration(applied.exit_code, applied.stderr, findings)
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for building and running a sample: no GIL override, no outer venv."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_GIL", "PYTHONPATH", "VIRTUAL_ENV")}
+    return {**env, **cargo_env()}
+
+
+def make_venv(python: Path, root: Path) -> Path:
+    """A virtual environment of `python` with maturin and pytest, for building and testing samples."""
+    subprocess.run([str(python), "-m", "venv", str(root)], check=True)
+    subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "-q", "maturin>=1.5,<2", "pytest"], check=True)
+    return root
+
+
+def build_and_install(project: Path, venv: Path, wheels: Path) -> None:
+    """Build project's wheel with maturin for venv's interpreter and install it there."""
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(venv / "bin" / "maturin"), "build", "-q", "-i", str(python), "-o", str(wheels)],
+        cwd=project,
+        env=clean_env(),
+        check=True,
+    )
+    (wheel,) = sorted(wheels.glob("*.whl"))
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)], check=True)
+
+
+def run_sample_tests(project: Path, venv: Path, *pytest_args: str) -> subprocess.CompletedProcess:
+    """The sample's own pytest suite, against the installed wheel (not the source tree)."""
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args, "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        check=False,
+    )

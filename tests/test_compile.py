@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.proof import TARGETS, check, copy_sample, migrate, samples
+from tests.proof import FIX_SETS, TARGETS, check, copy_sample, migrate, samples
 
 pytestmark = pytest.mark.compile
 SAMPLES = samples()
@@ -23,11 +23,12 @@ def test_sample_compiles_as_is(sample, tmp_path):
     assert result.ok, _errors(result)
 
 
+@pytest.mark.parametrize("fixes", FIX_SETS)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
-def test_migrated_sample_compiles(sample, target, tmp_path):
+def test_migrated_sample_compiles(sample, target, fixes, tmp_path):
     project = copy_sample(sample, tmp_path / sample.name)
-    migration = migrate(project, target)
+    migration = migrate(project, target, *FIX_SETS[fixes])
     assert migration.exit_code in (0, 1), migration.stderr
     result = check(project)
     assert result.ok, _errors(result)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.proof import REPO, SAMPLES, cargo_env, copy_sample, migrate
+from tests.proof import REPO, SAMPLES, build_and_install, clean_env, copy_sample, make_venv, migrate, run_sample_tests
 
 pytestmark = pytest.mark.freethreaded
 SAMPLE = SAMPLES / "workspace"  # the sample without GILProtected, which 3.13t builds cannot have
@@ -41,32 +41,12 @@ def free_threaded_python() -> Path:
 
 @pytest.fixture(scope="module")
 def venv(free_threaded_python, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ft") / "venv"
-    subprocess.run([str(free_threaded_python), "-m", "venv", str(root)], check=True)
-    subprocess.run([str(root / "bin" / "python"), "-m", "pip", "install", "-q", "maturin>=1.5,<2", "pytest"], check=True)
-    return root
-
-
-def _clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_GIL", "PYTHONPATH", "VIRTUAL_ENV")}
-    return {**env, **cargo_env()}
-
-
-def _build_and_install(project: Path, venv: Path, wheels: Path) -> None:
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [str(venv / "bin" / "maturin"), "build", "-q", "-i", str(python), "-o", str(wheels)],
-        cwd=project,
-        env=_clean_env(),
-        check=True,
-    )
-    (wheel,) = sorted(wheels.glob("*.whl"))
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps", str(wheel)], check=True)
+    return make_venv(free_threaded_python, tmp_path_factory.mktemp("ft") / "venv")
 
 
 def _gil_after_import(venv: Path) -> tuple[bool, int]:
     out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", IMPORT_CHECK], capture_output=True, text=True, env=_clean_env(), check=True
+        [str(venv / "bin" / "python"), "-c", IMPORT_CHECK], capture_output=True, text=True, env=clean_env(), check=True
     )
     enabled, warnings = out.stdout.split()
     return enabled == "True", int(warnings)
@@ -74,23 +54,16 @@ def _gil_after_import(venv: Path) -> tuple[bool, int]:
 
 def test_migration_keeps_the_gil_off(venv, tmp_path):
     before = copy_sample(SAMPLE, tmp_path / "before")
-    _build_and_install(before, venv, tmp_path / "wheels-before")
+    build_and_install(before, venv, tmp_path / "wheels-before")
     assert _gil_after_import(venv) == (True, 1), "the unmigrated module should turn the GIL on, with a warning"
 
     after = copy_sample(SAMPLE, tmp_path / "after")
     migration = migrate(after, "0.26", "--declare-free-threaded")
     assert migration.exit_code in (0, 1), migration.stderr
     assert "gil_used = false" in "".join(p.read_text() for p in after.rglob("*.rs"))
-    _build_and_install(after, venv, tmp_path / "wheels-after")
+    build_and_install(after, venv, tmp_path / "wheels-after")
     assert _gil_after_import(venv) == (False, 0), "the migrated module must keep the GIL off"
 
-    tests = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error::RuntimeWarning", "tests"],
-        cwd=after,
-        capture_output=True,
-        text=True,
-        env=_clean_env(),
-        check=False,
-    )
+    tests = run_sample_tests(after, venv, "-W", "error::RuntimeWarning")
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     print(tests.stdout.strip().splitlines()[-1], file=sys.stderr)

@@ -3,6 +3,8 @@
 //! Fixture for pyo3-migrate. Every cache here relies on the GIL to serialise
 //! access, which is exactly what the migration has to replace.
 
+use std::sync::OnceLock;
+
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyString, PyTuple};
@@ -25,6 +27,10 @@ static MISSING: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 /// Default keyword arguments for `json.dumps`, built on first use.
 static DUMPS_KWARGS: GILOnceCell<Py<PyDict>> = GILOnceCell::new();
+
+/// `sys.implementation`, in a std `OnceLock` whose initialiser attaches on its own: a thread
+/// waiting on this lock does not detach (the `interpreter-aware-cells` codemod's shape).
+static IMPLEMENTATION: OnceLock<Py<PyAny>> = OnceLock::new();
 
 fn decimal_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     let cls = DECIMAL_CLS.get_or_try_init(py, || -> PyResult<_> {
@@ -106,6 +112,19 @@ fn channel_names(py: Python<'_>) -> PyResult<Py<PyTuple>> {
     Ok(NAMES.get(py).expect("NAMES was just set").clone_ref(py))
 }
 
+/// `sys.implementation` (always the same object).
+#[pyfunction]
+fn implementation(py: Python<'_>) -> Py<PyAny> {
+    IMPLEMENTATION
+        .get_or_init(|| {
+            Python::with_gil(|py| {
+                let sys = py.import_bound("sys").expect("sys is always importable");
+                sys.getattr("implementation").expect("sys.implementation exists").unbind()
+            })
+        })
+        .clone_ref(py)
+}
+
 /// The module's sentinel object (also exported as `gil_cells.MISSING`).
 #[pyfunction]
 fn missing(py: Python<'_>) -> Py<PyAny> {
@@ -138,6 +157,7 @@ fn gil_cells(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(greeting, m)?)?;
     m.add_function(wrap_pyfunction!(channel_names, m)?)?;
     m.add_function(wrap_pyfunction!(missing, m)?)?;
+    m.add_function(wrap_pyfunction!(implementation, m)?)?;
     m.add_function(wrap_pyfunction!(is_missing, m)?)?;
     m.add_class::<Cache>()?;
     Ok(())

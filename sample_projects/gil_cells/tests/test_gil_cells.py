@@ -3,6 +3,7 @@
 import copy
 import decimal
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -51,6 +52,11 @@ def test_channel_names_is_one_tuple():
     names = run_parallel(lambda _: gil_cells.channel_names())
     assert names[0] == ("red", "green", "blue", "alpha")
     assert all(n is names[0] for n in names)
+
+
+def test_implementation_is_one_object():
+    implementations = run_parallel(lambda _: gil_cells.implementation())
+    assert all(i is sys.implementation for i in implementations)
 
 
 def test_missing_sentinel():
