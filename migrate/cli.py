@@ -67,8 +67,9 @@ def _options(target: str | None, unsafe: bool, free_threaded: bool) -> engine.Op
 
 
 def _selected(ids: list[str] | None):
+    # `manifest` comes with any selection: the pyo3 requirement must follow the API the edits use
     try:
-        return codemods.select(ids)
+        return codemods.select([*ids, "manifest"] if ids else None)
     except KeyError as exc:
         raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
 

@@ -343,8 +343,10 @@ def _remove_list_item(source: bytes, use_list: Node, item: Node, items: list[Nod
             return Edit(use_list.start_byte, use_list.end_byte, source[other.start_byte : other.end_byte])
     children = use_list.children
     index = next(i for i, c in enumerate(children) if c.id == item.id)
-    comma_after = children[index + 1] if children[index + 1].type == "," else None
-    following = children[index + 2] if comma_after is not None else children[index + 1]
+    # a comment between the item and its comma (`A /* why */, B`) speaks of the item: it goes too
+    after = [c for c in children[index + 1 :] if c.type not in ("line_comment", "block_comment")]
+    comma_after = after[0] if after[0].type == "," else None
+    following = children[children.index(comma_after) + 1] if comma_after is not None else children[index + 1]
     if following.type != "}":
         # `A, ITEM, B` -> `A, B` (on one line or across lines: ITEM's indentation stays B's)
         return Edit(item.start_byte, following.start_byte, b"")

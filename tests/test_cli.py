@@ -166,3 +166,11 @@ def test_diff_hunks_name_their_codemod(project, monkeypatch):
     assert headers and all("[" in h and "https://pyo3.rs" in h for h in headers), headers
     assert any("[manifest]" in h for h in headers)
 
+
+
+def test_a_codemod_selection_still_moves_the_requirement(project):
+    result = invoke("diff", str(project), "--target-pyo3", "0.26", "--codemod", "once-lock")
+    assert result.exit_code == 0, result.stderr
+    assert "PyOnceLock" in result.stdout
+    assert '+pyo3 = { version = "0.26.0"' in result.stdout, "the edits need 0.26: Cargo.toml must say so"
+    assert "Python::attach" not in result.stdout, "only the selected codemods edit Rust"

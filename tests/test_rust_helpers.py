@@ -100,6 +100,16 @@ def _remove(source: str, local_name: str) -> str:
             id="in-a-block",
         ),
         pytest.param(
+            "use pyo3::sync::{OnceExt, GILOnceCell /* b */, GILProtected};\n", "GILOnceCell",
+            "use pyo3::sync::{OnceExt, GILProtected};\n",
+            id="comment-before-its-comma-goes-with-it",
+        ),
+        pytest.param(
+            "use pyo3::sync::{OnceExt, /* a */ GILOnceCell, GILProtected};\n", "GILOnceCell",
+            "use pyo3::sync::{OnceExt, /* a */ GILProtected};\n",
+            id="comment-before-the-item-stays",
+        ),
+        pytest.param(
             "use a::b;\r\nuse pyo3::sync::GILOnceCell;\r\nfn f() {}\r\n", "GILOnceCell", "use a::b;\r\nfn f() {}\r\n",
             id="crlf",
         ),
