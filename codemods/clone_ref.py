@@ -17,7 +17,8 @@ What it does
     `if let Some(v) = other.get(py).map(|o| o.clone_ref(py)) { let _ = cell.set(py, v); }`.
     The one-expression form `GILOnceCell::new(other.get(py).map(|ob| ob.clone_ref(py)))`, PyO3's
     own implementation spelled out (PyO3's `new` takes no argument, so it does not compile as
-    written), is recognised too, wherever it stands (a `let`, a struct literal field).
+    written), is recognised too, wherever it stands (a `let`, a struct literal field). A `let`
+    under `#[cfg(..)]` is recognised when its fill carries the same `#[cfg(..)]`.
 
 Example
     Before:
@@ -34,12 +35,14 @@ Example
 
 What it will not do
     It changes a clone only when a declaration says the cell holds `Py<_>` (`Py<..>`, `PyObject`,
-    `pyo3::Py<..>`): the source cell's (a static, a field, a parameter, anywhere in the crate) or
-    the new cell's own type annotation or turbofish. `clone_ref` exists for no other content, and
+    `pyo3::Py<..>`): the source cell's (a static, a field, a parameter, anywhere in the crate; for
+    `x.field` where x's type is written, a field of that type only) or the new cell's own type
+    annotation or turbofish. `clone_ref` exists for no other content, and
     a type alias or a generic cannot be seen through, so otherwise it reports the place ("cannot
     tell it holds Py<_>") and leaves it. It also leaves alone: a fill that is not the statement
     right after the `let`, or does anything else (an `else` or `None` arm with work, a match guard,
-    extra statements, another cell, another `py`, a changed value, a read of the new cell itself);
+    extra statements, another cell, another `py`, a changed value, a read of the new cell itself,
+    a `#[cfg(..)]` other than the `let`'s);
     a `PyOnceLock` copied into a `GILOnceCell` or the reverse (`clone_ref` returns the source's
     type); read-outs such as `CELL.get_or_init(py, ..).clone_ref(py)`, which clone the content,
     not the cell; a `Clone` impl that leaves a cache empty on purpose (`cache: GILOnceCell::new()`);
@@ -60,7 +63,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate import rust
-from migrate.cells import GIL_ONCE_CELL, PY_ONCE_LOCK, CellDecl, CellInventory, build_inventory, method_call, receiver_key
+from migrate.cells import (GIL_ONCE_CELL, PY_ONCE_LOCK, CellDecl, CellInventory, build_inventory, field_owner,
+                           method_call, receiver_key, same_node)
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety
 from migrate.version import V0_22_3
@@ -92,13 +96,24 @@ class Facts:
         if exact is not None:
             declared, decl = exact
             return {declared}, decl.holds_py, decl.inner
-        # not attributed to one declaration: by name, where a collision only makes it more careful
+        # not attributed to one declaration: by name, where a collision only makes it more careful,
+        # among the fields of the struct read when the code names it (another type's field says nothing)
         key = receiver_key(ctx.source, get.source_cell)
-        kinds = {k for k, inv in enumerate(self.inventories) if key is not None and key in inv.decls}
+        owner = self._field_owner(ctx.path, get.source_cell)
+        decls = [(k, d) for k, inv in enumerate(self.inventories) for d in inv.decls.get(key or "", [])
+                 if owner is None or d.owner == owner]
+        kinds = {k for k, _ in decls}
         as_kind = kind if kind is not None else (min(kinds) if len(kinds) == 1 else None)
-        holds = key is not None and as_kind is not None and self.inventories[as_kind].holds_py(key)
-        inner = next((d.inner for inv in self.inventories for d in inv.decls.get(key or "", []) if d.inner), None)
+        holds = key is not None and as_kind is not None and self.inventories[as_kind].holds_py(key, owner)
+        inner = next((d.inner for _, d in decls if d.inner), None)
         return kinds, holds, inner
+
+    def _field_owner(self, path: Path, read: Node) -> str | None:
+        """The struct `read` (`VALUE.field`) is a field of, when the declarations say."""
+        names = self.inventories[0].names
+        index = names.index.get(path) if names is not None else None
+        scanned = same_node(index.tree.root_node, read) if index is not None else None
+        return field_owner(names, path, scanned) if scanned is not None else None
 
     def _attributed(self, path: Path, call: Node) -> tuple[int, CellDecl] | None:
         """(cell type, declaration) of the cell the inventory says `call` reads, if it says."""
@@ -396,11 +411,38 @@ def _mentions(source: bytes, node: Node, name: str) -> bool:
     return any(n.type == "identifier" and rust.text(source, n) == name for n in rust.walk(node))
 
 
-def _next_statement(node: Node) -> Node | None:
+def _next_statement(node: Node) -> tuple[Node | None, list[Node]]:
+    """The statement after node (comments skipped) and the attributes written right before it."""
     sibling = node.next_named_sibling
     while sibling is not None and sibling.type in _COMMENTS:
         sibling = sibling.next_named_sibling
-    return sibling
+    attributes = []
+    while sibling is not None and sibling.type == "attribute_item":
+        attributes.append(sibling)
+        sibling = sibling.next_named_sibling
+    return sibling, attributes
+
+
+def _attributes_before(node: Node) -> list[Node]:
+    """The attributes of a statement (written before it, comments between them skipped)."""
+    found = []
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type in ("attribute_item", *_COMMENTS):
+        if sibling.type == "attribute_item":
+            found.append(sibling)
+        sibling = sibling.prev_named_sibling
+    return found[::-1]
+
+
+def _cfgs(source: bytes, attributes: list[Node]) -> list[str]:
+    """The `#[cfg(..)]` conditions among attributes, spaces dropped."""
+    conditions = []
+    for item in attributes:
+        attribute = item.named_children[0] if item.named_children else None
+        name = attribute.named_children[0] if attribute is not None and attribute.named_children else None
+        if name is not None and rust.text(source, name) == "cfg":
+            conditions.append("".join(rust.text(source, attribute).split()))
+    return conditions
 
 
 def _line_end(source: bytes, offset: int) -> int:
@@ -409,8 +451,9 @@ def _line_end(source: bytes, offset: int) -> int:
     return len(source) if newline == -1 else newline + 1
 
 
-def _deletion(source: bytes, stmt: Node) -> Edit:
-    """Remove the fill statement, keeping every comment outside it byte for byte.
+def _deletion(source: bytes, stmt: Node, first: Node) -> Edit:
+    """Remove the fill statement (from `first`, its first attribute or itself), keeping every
+    comment outside it byte for byte.
 
     When the statement has its lines to itself they go, with a `//` comment ending its last line
     (it talks about the statement) and one of two blank lines around it; comments on lines of
@@ -420,11 +463,11 @@ def _deletion(source: bytes, stmt: Node) -> Edit:
     after = stmt.next_sibling
     if after is not None and after.type == "line_comment" and b"\n" not in source[end : after.start_byte]:
         end = after.end_byte
-    start, stop = rust.line_start(source, stmt.start_byte), _line_end(source, end)
-    if source[start : stmt.start_byte].strip():  # code before it on its first line
-        return Edit(stmt.prev_sibling.end_byte, stmt.end_byte, b"")
+    start, stop = rust.line_start(source, first.start_byte), _line_end(source, end)
+    if source[start : first.start_byte].strip():  # code before it on its first line
+        return Edit(first.prev_sibling.end_byte, stmt.end_byte, b"")
     if source[end:stop].strip():  # code after it on its last line moves to its place
-        return Edit(stmt.start_byte, stmt.next_sibling.start_byte, b"")
+        return Edit(first.start_byte, stmt.next_sibling.start_byte, b"")
     blank_before = start > 0 and not source[rust.line_start(source, start - 1) : start].strip()
     following = _line_end(source, stop)
     if blank_before and stop < len(source) and not source[stop:following].strip():
@@ -461,15 +504,20 @@ class CloneRefCodemod(Codemod):
     def _statement_form(self, ctx: Context, facts: Facts, let: Node, cell_types: dict[tuple[int, int], int]) -> None:
         source = ctx.source
         cell = _new_cell(source, let, cell_types)
-        fill = _next_statement(let) if cell is not None else None
+        fill, fill_attributes = _next_statement(let) if cell is not None else (None, [])
         get = _fill_statement(source, fill, cell.name) if fill is not None else None
         if get is None or _mentions(source, get.source_cell, cell.name):
             return  # `c.get(py)` read the new, empty cell: in `let c = c.clone_ref(py)` it would be another
+        if _cfgs(source, _attributes_before(let)) != _cfgs(source, fill_attributes):
+            return  # compiled under other conditions than the `let`, the fill may fill another cell, or none
         annotated_py = cell.content is not None and _is_py(cell.content)
         if self._decide(ctx, facts, let, get, cell.kind, annotated_py, cell.content):
             ctx.fix(
                 f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref",
-                [Edit(cell.constructor.start_byte, cell.constructor.end_byte, _clone(ctx, get)), _deletion(source, fill)],
+                [
+                    Edit(cell.constructor.start_byte, cell.constructor.end_byte, _clone(ctx, get)),
+                    _deletion(source, fill, (fill_attributes or [fill])[0]),
+                ],
             )
 
     def _expression_form(self, ctx: Context, facts: Facts, call: Node, cell_types: dict[tuple[int, int], int]) -> None:

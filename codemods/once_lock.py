@@ -202,7 +202,8 @@ class Facts:
         if ident is None:
             if target.std:
                 return ("this `GILOnceCell` is not the type of a static, field, payload, local or parameter (a return "
-                        f"type, alias or bound?): the cells it stands for cannot be followed to their calls; {TARGET_ADVICE}")
+                        "type, alias, bound, or a `GILOnceCell::method(&cell, ..)` call?): the cells it stands for cannot "
+                        f"be followed to their calls; {TARGET_ADVICE}")
             return None
         return self.held[target.std].get(ident)
 

@@ -45,6 +45,8 @@ CELL_METHODS = set(CELL_ARITY)
 _COMMENTS = ("line_comment", "block_comment")
 _NOT_EXPRESSION_PARENTS = {"scoped_identifier", "closure_parameters", "field_pattern", "macro_invocation",
                            "enum_variant", "parameter", "shorthand_field_initializer", "token_tree"}
+# The associated functions that make a new cell.
+_CONSTRUCTORS = ("new", "default")
 # Constructors that only wrap a value: a cell built inside one still belongs to the outer place.
 _WRAPPERS = {"Box::new", "Arc::new", "Rc::new", "Some", "std::sync::Arc::new", "std::rc::Rc::new"}
 _PATTERN_WRAPPERS = ("ref_pattern", "mut_pattern", "reference_pattern", "captured_pattern")
@@ -137,8 +139,9 @@ class CellInventory:
     notes: dict[tuple, list[Note]] = field(default_factory=dict)  # decl ident -> what cannot be followed
     names: CrateNames | None = None
 
-    def holds_py(self, key: str) -> bool:
-        decls = self.decls.get(key, [])
+    def holds_py(self, key: str, owner: str | None = None) -> bool:
+        """Whether every declaration named key (of owner's fields, when given) that says what it holds says Py<_>."""
+        decls = [d for d in self.decls.get(key, []) if owner is None or d.owner == owner]
         return bool(decls) and any(d.holds_py for d in decls) and not any(
             d.inner is not None and not d.holds_py for d in decls
         )
@@ -267,8 +270,21 @@ def _parameter_site(source: bytes, parameter: Node) -> Site | None:
     return Site("param", rust.text(source, name), parameter, function=function, position=position)
 
 
+def _calls_method_of_type(source: bytes, node: Node) -> bool:
+    """`Cell::get_or_init(&X, ..)`: the type names a method called on another cell, not a constructor."""
+    while node.parent is not None and node.parent.type == "generic_type":
+        node = node.parent
+    parent = node.parent
+    if parent is None or parent.type != "scoped_identifier" or parent.child_by_field_name("path") != node:
+        return False
+    name = parent.child_by_field_name("name")
+    return name is not None and rust.text(source, name) not in _CONSTRUCTORS
+
+
 def site_of(source: bytes, node: Node) -> Site | None:
     """The cell that a mention of the cell type at `node` declares or builds, if any."""
+    if _calls_method_of_type(source, node):
+        return None
     prev = node
     for a in rust.ancestors(node):
         kind = a.type
@@ -392,6 +408,49 @@ def _within(node: Node, container: Node) -> bool:
     return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 
 
+def declared_type_name(names: CrateNames, path: Path, value: Node) -> str | None:
+    """The struct a value's declaration names as its type (`static API: ApiTable`, `t: &Table`)."""
+    if value.type == "identifier":
+        binding = resolve_value(names, path, value, rust.text(names.index[path].source, value))
+    elif value.type == "scoped_identifier":
+        segments = rust.path_segments(names.index[path].source, value)
+        resolved = names.resolve_path(path, value, segments, "value")
+        binding = resolved.definition if resolved is not None else None
+    else:
+        return None
+    if binding is None or binding[1].type not in ("static_item", "const_item", "let_declaration", "parameter"):
+        return None
+    type_node = binding[1].child_by_field_name("type")
+    while type_node is not None and type_node.type == "reference_type":
+        type_node = type_node.child_by_field_name("type")
+    if type_node is None or type_node.type not in ("type_identifier", "generic_type", "scoped_type_identifier"):
+        return None
+    return _type_name(names.index[binding[0]].source, type_node, binding[1])
+
+
+def field_owner(names: CrateNames, path: Path, expr: Node) -> str | None:
+    """The struct a field read `VALUE.field` reads, when the code says: `self` in an impl, or a
+    binding whose declaration names its type (None for anything else, e.g. `a.b.field`)."""
+    if expr.type != "field_expression":
+        return None
+    value = expr.child_by_field_name("value")
+    if value is None:
+        return None
+    if value.type == "self":
+        return impl_type_name(names.index[path].source, expr)
+    return declared_type_name(names, path, value)
+
+
+def same_node(root: Node, node: Node) -> Node | None:
+    """The node of another parse of the same bytes (root's tree) that matches node: same span and kind."""
+    found = root.descendant_for_byte_range(node.start_byte, node.end_byte)
+    while found is not None and (found.start_byte, found.end_byte) == (node.start_byte, node.end_byte):
+        if found.type == node.type:
+            return found
+        found = found.parent
+    return None
+
+
 # ------------------------------------------------------------------------------------ the inventory
 
 
@@ -483,7 +542,7 @@ class _Builder:
             key = rust.text(source, fld)
             if key not in self.field_keys:
                 return None
-            owner = impl_type_name(source, expr) if value.type == "self" else self._declared_type(path, value)
+            owner = impl_type_name(source, expr) if value.type == "self" else declared_type_name(self.names, path, value)
             if owner is not None:
                 idents = self.by_owner.get((owner, key), [])
                 return idents[0] if len(idents) == 1 else None
@@ -492,25 +551,6 @@ class _Builder:
                 return candidates[0]
             return candidates
         return None
-
-    def _declared_type(self, path: Path, value: Node) -> str | None:
-        """The struct a value's declaration names as its type (`static API: ApiTable`, `t: &Table`)."""
-        if value.type == "identifier":
-            binding = resolve_value(self.names, path, value, rust.text(self.names.index[path].source, value))
-        elif value.type == "scoped_identifier":
-            segments = rust.path_segments(self.names.index[path].source, value)
-            resolved = self.names.resolve_path(path, value, segments, "value")
-            binding = resolved.definition if resolved is not None else None
-        else:
-            return None
-        if binding is None or binding[1].type not in ("static_item", "const_item", "let_declaration", "parameter"):
-            return None
-        type_node = binding[1].child_by_field_name("type")
-        while type_node is not None and type_node.type == "reference_type":
-            type_node = type_node.child_by_field_name("type")
-        if type_node is None or type_node.type not in ("type_identifier", "generic_type", "scoped_type_identifier"):
-            return None
-        return _type_name(self.names.index[binding[0]].source, type_node, binding[1])
 
     def _attribute_binding(self, path: Path, binding: tuple[Path, Node] | None) -> tuple | None:
         if binding is None:
@@ -835,7 +875,7 @@ class _Builder:
             if rust.text(source, function).replace(" ", "") == "Default::default":
                 return True
             type_path = function.child_by_field_name("path")
-            if name not in ("new", "default") or type_path is None:
+            if name not in _CONSTRUCTORS or type_path is None:
                 return False
             ref_starts = {r.span[0] for r in self.inv.files[path].refs.refs}
             return any(n.start_byte in ref_starts for n in rust.walk(type_path))
