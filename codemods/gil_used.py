@@ -9,7 +9,9 @@ What it does
 
     - `--declare-free-threaded` (targets 0.23-0.27), and nothing in the crate blocks it: each
       module gets `gil_used = false`, and each submodule created at run time with
-      `PyModule::new` + `add_submodule` gets a `sub.gil_used(false)?;` call after it is created.
+      `PyModule::new` + `add_submodule` gets a `sub.gil_used(false)?;` call after it is created
+      (also when a helper function returns it and a call of that helper is what this file passes
+      to `add_submodule`).
     - Target 0.28 or later, crate on an older PyO3, no `--declare-free-threaded`: each module gets
       `gil_used = true`, so that the upgrade does not start claiming support on its own. With the
       flag (and no blocker) nothing is needed: 0.28's default already claims support.
@@ -43,15 +45,19 @@ Example
 What it will not do
     - An explicit `gil_used = ...` (in `pymodule`, `pyo3` or a `cfg_attr` branch, or a
       `.gil_used(..)` call) is never changed; `gil_used = true` is never flipped.
-    - Nested declarative submodules (a `#[pymodule] mod` directly inside a `#[pymodule] mod`,
-      or one marked `submodule`) are left alone. PyO3 does not pass the parent's `gil_used` down
-      to them (0.23-0.27 always mark them as needing the GIL whatever they say; 0.28+ gives each
-      its own flag), and CPython only reads the flag of the module the import system loads (the
-      one with the `PyInit_` symbol), so the top-level declaration is the one that counts.
+    - Submodules declared with the macro (a `#[pymodule] mod` directly inside a `#[pymodule]
+      mod`, or a `fn` or `mod` marked `submodule`) are left alone. PyO3 does not pass the
+      parent's `gil_used` down to them (0.23-0.27 always mark them as needing the GIL whatever
+      they say; 0.28+ gives each its own flag), and CPython only reads the flag of the module the
+      import system loads (the one with the `PyInit_` symbol), so the top-level declaration is
+      the one that counts.
     - Submodules created at run time get no `gil_used(true)` call for 0.28+ targets (0.28's
       `PyModule::new` marks them free-threading-ready, but CPython never reads that flag on a
       module it did not import), and none when `PyModule::new(..)` is not bound by `let x = ..?;`
-      (reported instead).
+      or is returned from a function that this file never passes to `add_submodule` (reported
+      instead).
+    - A `#[pymodule]` written inside a macro (`macro_rules!` body or invocation) is not edited:
+      it is reported wherever this codemod would have written `gil_used` on it.
     - A crate already on PyO3 0.28 or later keeps its modules as they are (the new default is
       already its behaviour); with the flag and blockers it gets findings only.
     - Targets below 0.23: not applicable (`gil_used` did not exist).
@@ -132,7 +138,8 @@ class RuntimeSub:
     offset: int  # the `PyModule::new` call
     explicit: bool | None
     has_explicit: bool
-    insertion: Insertion | None  # None: not bound by `let x = ..?;`, cannot be edited safely
+    insertion: Insertion | None  # None: cannot be edited safely (`note` says why)
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,7 @@ class FileFacts:
     modules: list[ModuleDecl] = field(default_factory=list)
     subs: list[RuntimeSub] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
+    in_macros: list[int] = field(default_factory=list)  # `#[pymodule]`s inside macro token trees
 
 
 @dataclass(frozen=True)
@@ -240,22 +248,31 @@ def _insertion(source: bytes, use: _AttrUse) -> Insertion:
     """Where `gil_used = {}` goes in this attribute's argument list (made when there is none)."""
     if use.args is None:
         return Insertion(use.path_end, "(gil_used = {})")
-    inner = [c for c in use.args.children[1:-1]]
     close = use.args.children[-1]
+    inner = use.args.children[1:-1]
+    tokens = [c for c in inner if c.type not in ("line_comment", "block_comment")]
     if not inner:
         return Insertion(close.start_byte, "gil_used = {}")
-    last = inner[-1]
-    while last.type in ("line_comment", "block_comment") and len(inner) > 1:
-        inner = inner[:-1]
-        last = inner[-1]
-    if last.type == ",":
-        if b"\n" in source[last.end_byte : close.start_byte]:
+    if not tokens:  # only comments inside: after them, with no comma in front
+        last_comment = inner[-1]
+        line_end = source.find(b"\n", last_comment.end_byte, close.start_byte)
+        if last_comment.type == "line_comment" and line_end != -1:
             eol = rust.line_ending(source).decode()
-            first = inner[0]
-            indent = _indent(source, first.start_byte)
-            return Insertion(last.end_byte, f"{eol}{indent}gil_used = {{}},")
+            return Insertion(line_end + 1, f"{_indent(source, last_comment.start_byte)}gil_used = {{}},{eol}")
+        return Insertion(last_comment.end_byte, " gil_used = {}")
+    last = tokens[-1]
+    if last.type != ",":
+        return Insertion(last.end_byte, ", gil_used = {}")
+    line_end = source.find(b"\n", last.end_byte, close.start_byte)
+    if line_end == -1:
         return Insertion(last.end_byte, " gil_used = {}")
-    return Insertion(last.end_byte, ", gil_used = {}")
+    rest = source[last.end_byte : line_end].strip()
+    if rest and not rest.startswith(b"//"):
+        return Insertion(last.end_byte, " gil_used = {}")  # more on the comma's line: stay on it
+    # one option per line: a line of its own, after the comment that ends the comma's line
+    eol = rust.line_ending(source).decode()
+    indent = _indent(source, tokens[0].start_byte)
+    return Insertion(line_end + 1, f"{indent}gil_used = {{}},{eol}")
 
 
 def _indent(source: bytes, offset: int) -> str:
@@ -284,8 +301,9 @@ def _module(source: bytes, item: Node) -> ModuleDecl | None:
     for o in options:
         if o.get("name") is not None:
             name = rust.text(source, o["name"]).strip('"')
-    nested = item.type == "mod_item" and (
-        any("submodule" in o for o in options) or _parent_module(source, item) is not None
+    # `submodule` (on a fn or a mod) or a mod inside a declarative module: no `PyInit_` symbol
+    nested = any("submodule" in o for o in options) or (
+        item.type == "mod_item" and _parent_module(source, item) is not None
     )
     first_attr = _attributes_before(item)[0]
     return ModuleDecl(
@@ -307,8 +325,10 @@ def _parent_module(source: bytes, item: Node) -> Node | None:
     return parent if any(_is_pymodule(u) for u in _attr_uses(source, parent)) else None
 
 
-def _runtime_sub(source: bytes, call: Node) -> RuntimeSub | None:
-    """A `PyModule::new(..)` call whose module becomes a submodule (`add_submodule`)."""
+def _runtime_sub(source: bytes, call: Node, adders: set[str]) -> RuntimeSub | None:
+    """A `PyModule::new(..)` call whose module becomes a submodule: passed to `add_submodule` in
+    its function, or returned from a function whose call is passed to one (`adders`: the names
+    of the functions called inside `add_submodule(..)` arguments in this file)."""
     body = next((a for a in rust.ancestors(call) if a.type in ("function_item", "closure_expression")), None)
     if body is None:
         return None
@@ -340,11 +360,61 @@ def _runtime_sub(source: bytes, call: Node) -> RuntimeSub | None:
         elif method == "gil_used" and var is not None and rust.text(source, receiver) == var:
             args = [c for c in arguments.named_children] if arguments is not None else []
             explicit.append(_bool(source, args[0]) if len(args) == 1 else None)
-    if not added:
-        return None
     value = True if True in explicit else (False if False in explicit else None)
-    insertion = _statement_after(source, let, var) if var is not None else None
-    return RuntimeSub(var, call.start_byte, value, bool(explicit), insertion)
+    note = None
+    if not added:
+        if var is None or body.type != "function_item" or not _returns(source, body, var):
+            return None
+        name = rust.text(source, body.child_by_field_name("name"))
+        if name not in adders:
+            note = (f"module created at run time and returned from `fn {name}`: if it becomes a submodule, "
+                    f"call `{var}.gil_used(false)?` on it by hand")
+    elif var is None:
+        note = "submodule created at run time and not bound by `let x = ...?;`: call `.gil_used(false)?` on it by hand"
+    insertion = _statement_after(source, let, var) if var is not None and note is None else None
+    return RuntimeSub(var, call.start_byte, value, bool(explicit), insertion, note)
+
+
+def _returns(source: bytes, function: Node, var: str) -> bool:
+    """`fn f(..) { ..; Ok(var) }` (or `var`, or `return Ok(var);`): the function hands var out."""
+    block = function.child_by_field_name("body")
+    if block is None:
+        return False
+    results = [r.named_children[0] for r in rust.walk(block) if r.type == "return_expression" and r.named_children]
+    tail = [c for c in block.named_children if c.type not in ("line_comment", "block_comment")][-1:]
+    results += [t for t in tail if t.type.endswith("_expression") or t.type == "identifier"]
+    return any(_is_var_or_ok_var(source, r, var) for r in results)
+
+
+def _is_var_or_ok_var(source: bytes, node: Node, var: str) -> bool:
+    if node.type == "identifier":
+        return rust.text(source, node) == var
+    if node.type != "call_expression":
+        return False
+    function = node.child_by_field_name("function")
+    args = node.child_by_field_name("arguments")
+    values = [a for a in args.named_children if a.type not in ("line_comment", "block_comment")] if args else []
+    return (function is not None and rust.text(source, function) == "Ok" and len(values) == 1
+            and values[0].type == "identifier" and rust.text(source, values[0]) == var)
+
+
+def _submodule_makers(source: bytes, root: Node) -> set[str]:
+    """Names of the functions called inside `add_submodule(..)` arguments: `m.add_submodule(&make(py)?)`."""
+    names = set()
+    for node in rust.walk(root):
+        if node.type != "call_expression":
+            continue
+        function = node.child_by_field_name("function")
+        arguments = node.child_by_field_name("arguments")
+        if function is None or function.type != "field_expression" or arguments is None:
+            continue
+        if rust.text(source, function.child_by_field_name("field")) != "add_submodule":
+            continue
+        for inner in rust.walk(arguments):
+            callee = inner.child_by_field_name("function") if inner.type == "call_expression" else None
+            if callee is not None and callee.type in ("identifier", "scoped_identifier"):
+                names.add(rust.path_segments(source, callee)[-1])
+    return names
 
 
 def _statement_after(source: bytes, let: Node, var: str) -> Insertion:
@@ -428,10 +498,33 @@ def _unsendable(source: bytes, attr_item: Node) -> bool:
     return any(n.type == "identifier" and rust.text(source, n) == "unsendable" for n in rust.walk(attr))
 
 
+def _macro_modules(source: bytes, root: Node) -> list[int]:
+    """`#[pymodule]`s written inside a macro (`macro_rules!` bodies, invocations) with no
+    `gil_used` and no `submodule`: token trees this tool does not edit."""
+    found = []
+    for node in rust.walk(root):
+        if node.type != "token_tree" or node.prev_sibling is None or node.prev_sibling.type != "#":
+            continue
+        inner = node.children[1:-1]
+        if not inner or node.children[0].type != "[":
+            continue
+        args = inner[-1] if inner[-1].type == "token_tree" else None
+        path = inner[:-1] if args is not None else inner
+        if not path or any(t.type not in ("identifier", "::") for t in path):
+            continue
+        if not _is_pymodule(_AttrUse(_segments(source, path), path[-1].end_byte, args)):
+            continue
+        words = {rust.text(source, t) for t in rust.walk(args) if t.type == "identifier"} if args else set()
+        if not words & {"gil_used", "submodule"}:
+            found.append(node.prev_sibling.start_byte)
+    return found
+
+
 @lru_cache(maxsize=256)
 def analyze(source: bytes) -> FileFacts:
     tree = rust.parse(source)
     facts = FileFacts()
+    adders = _submodule_makers(source, tree.root_node)
     for node in rust.walk(tree.root_node):
         if node.type in ("function_item", "mod_item"):
             module = _module(source, node)
@@ -442,10 +535,11 @@ def analyze(source: bytes) -> FileFacts:
             if function is not None and function.type == "scoped_identifier":
                 segs = rust.path_segments(source, function)
                 if len(segs) >= 2 and segs[-2] == "PyModule" and segs[-1] in ("new", "new_bound"):
-                    sub = _runtime_sub(source, node)
+                    sub = _runtime_sub(source, node, adders)
                     if sub is not None:
                         facts.subs.append(sub)
     facts.blockers = _blockers(source, tree)
+    facts.in_macros = _macro_modules(source, tree.root_node)
     return facts
 
 
@@ -537,7 +631,7 @@ def _in_extension(directory: Path, path: Path) -> bool:
 def _needs_decision(facts: FileFacts, target) -> bool:
     """Something here the flag asks about: a module or runtime submodule that does not declare
     `gil_used = false` (undeclared, or explicitly `true`)."""
-    if any(not m.nested and (not m.has_explicit or m.explicit is True) for m in facts.modules):
+    if facts.in_macros or any(not m.nested and (not m.has_explicit or m.explicit is True) for m in facts.modules):
         return True
     return target < V0_28 and any(not s.has_explicit or s.explicit is True for s in facts.subs)
 
@@ -633,16 +727,29 @@ class GilUsedCodemod(Codemod):
             elif why:
                 ctx.finding(module.offset, f"{name} claims free-threading support (the PyO3 >= 0.28 default), "
                                            f"but {why}: consider `gil_used = true`")
+        for offset in file_facts.in_macros:
+            self._report_macro_module(ctx, offset, declare, crosses, why)
         if ctx.target >= V0_28 or not declare:
             return
         for sub in file_facts.subs:
             if sub.has_explicit:
                 continue
             if sub.insertion is None:
-                ctx.finding(sub.offset, "submodule created at run time and not bound by `let x = ...?;`: "
-                                        "call `.gil_used(false)?` on it by hand")
+                ctx.finding(sub.offset, sub.note or "submodule created at run time: call `.gil_used(false)?` on it")
             else:
                 self._write(ctx, (sub.insertion,), False, f"submodule `{sub.var}`: gil_used(false)")
+
+    @staticmethod
+    def _report_macro_module(ctx: Context, offset: int, declare: bool, crosses: bool, why: str) -> None:
+        """What the module-shaped code above would have written, asked of a person instead."""
+        where = "a `#[pymodule]` inside a macro (this tool does not edit macro bodies)"
+        if ctx.target < V0_28 and declare:
+            ctx.finding(offset, f"{where}: add `gil_used = false` to it by hand")
+        elif ctx.target < V0_28 and why:
+            ctx.finding(offset, f"{where} is not declared free-threaded: {why}")
+        elif ctx.target >= V0_28 and not declare and crosses:
+            ctx.finding(offset, f"{where}: add `gil_used = true` to it by hand, or PyO3 >= 0.28 makes it claim "
+                                "free-threading support" + (f" ({why})" if why else ""))
 
     @staticmethod
     def _write(ctx: Context, insertions: tuple[Insertion, ...], value: bool, message: str) -> None:

@@ -79,8 +79,8 @@ Fix safety
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tree_sitter import Node
@@ -117,7 +117,6 @@ INIT = {"get_or_init", "get_or_try_init"}
 ATTACHED = "get_or_init_py_attached"
 ARITY = {"get": 0, "set": 1, "get_or_init": 1, "get_or_try_init": 1}  # arguments before the token goes in
 _ATTACHING = {"with_gil", "attach"}
-_PY_INSIDE = re.compile(r"\bPy\s*<|\bPyObject\b")
 _COMMENTS = ("line_comment", "block_comment")
 RISK = "its initialiser calls into Python while holding the cell's lock, and a waiting thread does not detach"
 
@@ -163,6 +162,21 @@ class Facts:
     lazies: dict[Path, list[tuple[Node, str]]] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=512)
+def _mentions_py(type_text: str) -> bool:
+    """Whether a type as written names a Python object anywhere: `Py<..>` (also `pyo3::Py<..>`,
+    inside `Vec<..>` or a tuple) or `PyObject`."""
+    source = f"type T = {type_text};".encode()
+    for node in rust.walk(rust.parse(source).root_node):
+        if node.type != "type_identifier":
+            continue
+        name = rust.text(source, node)
+        holder = node.parent
+        if holder is not None and holder.type == "scoped_type_identifier":  # `pyo3::Py<..>`
+            holder = holder.parent
+        if name == "PyObject" or (name == "Py" and holder is not None and holder.type == "generic_type"):
+            return True
+    return False
 
 
 def _attached_call(node: Node, source: bytes) -> bool:
@@ -207,7 +221,7 @@ def decide(snapshot: Snapshot, inv: CellInventory, decl: CellDecl, std_route: bo
     """A plan for one cell, the reason it stays (a Finding), or None when it is none of our business."""
     if decl.kind != "static" or decl.node.type != "static_item" or decl.inner is None:
         return None
-    if not _PY_INSIDE.search(decl.inner):
+    if not _mentions_py(decl.inner):
         return None  # plain Rust data
     contents = snapshot.contents
     uses = [u for u in inv.uses.get(decl.key, []) if u.decl == decl.ident]
@@ -227,8 +241,9 @@ def decide(snapshot: Snapshot, inv: CellInventory, decl: CellDecl, std_route: bo
         return f"{CELL} is a `static mut` cell: port it to `PyOnceLock` by hand"
     if notes:
         return f"{notes[0].message}, so its uses cannot all be followed ({RISK}): port it by hand"
-    if any(decl.ident in link for link in inv.links):
-        return f"{CELL} shares values with another cell ({RISK}): port it by hand"
+    partners = [b if a == decl.ident else a for a, b in inv.links if decl.ident in (a, b)]
+    if partners:
+        return f"{_shared_with(inv, partners[0])} ({RISK}): port it by hand"
     item = inv.item
     to_py = not std_route and not (attached and item == STD_ONCE_LOCK)
     calls = []
@@ -259,6 +274,16 @@ def decide(snapshot: Snapshot, inv: CellInventory, decl: CellDecl, std_route: bo
     else:
         new_type = STD_ONCE_LOCK if item == ONCE_CELL else None
     return CellPlan(item, decl.ident, new_type, calls)
+
+
+def _shared_with(inv: CellInventory, partner: tuple) -> str:
+    """How a cell's value reaches another declaration (a parameter, a field, another cell)."""
+    other = inv.by_ident.get(partner)
+    if other is not None and other.kind == "param" and other.function:
+        return f"{CELL} is passed to `fn {other.function}` as `{other.key}`"
+    if other is not None:
+        return f"{CELL} shares values with {other.describe()}"
+    return f"{CELL} shares values with another cell"
 
 
 def _mode(snapshot: Snapshot, inventories: dict[tuple[str, ...], CellInventory], std_route: bool) -> Mode:
@@ -316,7 +341,7 @@ def _lazies(names: CrateNames, mentioned: set[tuple[str, ...]]) -> dict[Path, li
                 if site is None or site.kind != "static" or args is None or not args.named_children:
                     continue
                 inner = rust.text(source, args.named_children[0])
-                if site.node.start_byte in seen or not _PY_INSIDE.search(inner):
+                if site.node.start_byte in seen or not _mentions_py(inner):
                     continue
                 seen.add(site.node.start_byte)
                 found.setdefault(path, []).append((site.node, (

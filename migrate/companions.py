@@ -5,14 +5,14 @@ How: the script has cargo fetch each crate's file from the crates.io sparse inde
 (`cargo info NAME`, through cargo's own registry access) and reads every published version's
 dependencies from cargo's index cache; `--verify` has cargo's resolver confirm each entry.
 See the script's docstring for the rules.
-Made on 2026-11-24 with cargo 1.95.0 (f2d3ce0bd 2026-03-21).
+Made on 2026-11-29 with cargo 1.95.0 (f2d3ce0bd 2026-03-21).
 
 COMPANIONS[crate][pyo3 line] is the lowest non-yanked release of `crate` whose requirement on
 pyo3 admits that line: the requirement codemods/manifest.py writes when it moves the crate.
 A line missing from a crate's row has no release of that crate (at generation time).
 """
 
-GENERATED = "2026-11-24"
+GENERATED = "2026-11-29"
 
 # PyO3 release lines published when the table was made.
 PYO3_LINES: tuple[str, ...] = ("0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9", "0.10", "0.11", "0.12", "0.13", "0.14", "0.15", "0.16", "0.17", "0.18", "0.19", "0.20", "0.21", "0.22", "0.23", "0.24", "0.25", "0.26", "0.27", "0.28", "0.29", "0.30",)
@@ -240,6 +240,7 @@ COMPANIONS: dict[str, dict[str, str]] = {
         "0.27": "0.27.0",
         "0.28": "0.28.0",
         "0.29": "0.29.0",
+        "0.30": "0.30.0",
     },
     "serde-pyobject": {
         "0.20": "0.1.0",
