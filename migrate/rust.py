@@ -283,6 +283,8 @@ def indent_at(source: bytes, offset: int) -> bytes:
 def whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
     """Widen [start, end) to whole lines when nothing else shares them."""
     first = line_start(source, start)
+    if first == 0 and source.startswith(UTF8_BOM):
+        first = len(UTF8_BOM)  # the BOM is not part of the first line: it stays
     last = source.find(b"\n", end)
     last = len(source) if last == -1 else last + 1
     if source[first:start].strip() or source[end:last].strip():

@@ -100,6 +100,10 @@ def _remove(source: str, local_name: str) -> str:
             id="in-a-block",
         ),
         pytest.param(
+            "\ufeffuse pyo3::sync::GILOnceCell;\nuse a::b;\n", "GILOnceCell", "\ufeffuse a::b;\n",
+            id="first-line-after-a-bom",
+        ),
+        pytest.param(
             "use pyo3::sync::{OnceExt, GILOnceCell /* b */, GILProtected};\n", "GILOnceCell",
             "use pyo3::sync::{OnceExt, GILProtected};\n",
             id="comment-before-its-comma-goes-with-it",
