@@ -35,9 +35,12 @@ What it will not do
     - Mentions inside macro invocations and `macro_rules!` bodies are token trees, not paths:
       they are reported with their location, never edited. While such a mention of `PyObject`
       remains, its import stays too.
-    - A `pub use` re-export of `PyObject` is public API: it is reported, not removed. A `PyObject`
-      or `Python` nothing in the file explains (e.g. reached through `use super::*` from another
-      file) is reported; while any file of the crate has one, explicit `PyObject` imports stay.
+    - A `pub use` re-export of `PyObject` is public API: it is reported, not removed. Names are
+      followed across the crate's files (`use super::*` in `tests.rs`, `crate::PyObject`,
+      `super::super::PyObject`); a `PyObject` or `Python` that nothing in the crate explains (a
+      module generated at build time) is reported, and while any file of the crate has one,
+      explicit `PyObject` imports stay. A `PyObject` reached by a `crate::`/`self::`/`super::`
+      path is written out as `pyo3::Py<pyo3::PyAny>`.
     - Strings and comments are never edited.
 
 Fix safety
@@ -56,7 +59,7 @@ from tree_sitter import Node
 from migrate import rust
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, drop_contained
-from migrate.names import glob_provides
+from migrate.names import CrateNames, glob_provides
 from migrate.rust import FileIndex, UseLeaf
 from migrate.version import V0_26
 
@@ -94,6 +97,8 @@ _TRIGGERS = (b"with_gil", b"allow_threads", b"assume_gil", PREPARE.encode(), PY_
 class Facts:
     # crates (by manifest) where some file names `PyObject` in a way this file cannot explain
     unexplained_py_object: set[Path] = field(default_factory=set)
+    # across files (`use super::*` in a module of its own); None when no file needs it
+    crate_names: CrateNames | None = None
 
 
 def _crate_key(snapshot: Snapshot, path: Path) -> Path | None:
@@ -106,11 +111,13 @@ class AttachCodemod(Codemod):
 
     def scan(self, snapshot: Snapshot) -> Facts:
         facts = Facts()
+        if any(word in snapshot.contents[p] for p in snapshot.rust_files() for word in _TRIGGERS):
+            facts.crate_names = CrateNames.of_snapshot(snapshot)
         for path in snapshot.rust_files():
             source = snapshot.contents[path]
             if PY_OBJECT.encode() not in source:
                 continue
-            refs = _py_object_refs(FileIndex.build(source))
+            refs = _py_object_refs(_Names(source, FileIndex.build(source), facts.crate_names, path))
             if refs.unresolved:
                 facts.unexplained_py_object.add(_crate_key(snapshot, path))
         return facts
@@ -119,15 +126,14 @@ class AttachCodemod(Codemod):
         source = ctx.source
         if not any(word in source for word in _TRIGGERS):
             return
-        index = FileIndex.build(source, ctx.tree)
-        names = _Names(source, index)
+        facts: Facts = ctx.facts if isinstance(ctx.facts, Facts) else Facts()
+        names = _Names(source, FileIndex.build(source, ctx.tree), facts.crate_names, ctx.path)
         _rename_python_functions(ctx, names)
         _rename_allow_threads(ctx, names)
         # one leaf per `use` declaration per pass: two removals from one list would each tidy it
         # on their own and clash; the engine's next pass removes the next leaf
         trimmed: set[int] = set()
         _replace_prepare(ctx, names, trimmed)
-        facts: Facts = ctx.facts if isinstance(ctx.facts, Facts) else Facts()
         keep_imports = _crate_key(ctx.snapshot, ctx.path) in facts.unexplained_py_object
         _replace_py_object(ctx, names, keep_imports, trimmed)
         _report_macro_mentions(ctx, names)
@@ -139,15 +145,30 @@ class AttachCodemod(Codemod):
 class _Names:
     """What the names of one file refer to: PyO3's `Python`, `Py`, `PyAny`, or something else."""
 
-    def __init__(self, source: bytes, index: FileIndex):
+    def __init__(self, source: bytes, index: FileIndex, crate: CrateNames | None = None, path: Path | None = None):
         self.source = source
         self.index = index
+        self.crate = crate  # follows `use super::*` into the files of parent modules
+        self.path = path
 
     def text(self, node: Node) -> str:
         return rust.text(self.source, node)
 
     def resolve(self, node: Node, name: str) -> tuple[str, ...] | None:
-        return self.index.resolve(node, name, glob_provides)
+        found = self.index.resolve(node, name, glob_provides)
+        return found if found is not None else self._resolve_across_files(node, name)
+
+    def _resolve_across_files(self, node: Node, name: str) -> tuple[str, ...] | None:
+        return self.resolve_path_across_files(node, (name,))
+
+    def resolve_path_across_files(self, node: Node, segments: tuple[str, ...]) -> tuple[str, ...] | None:
+        """What the crate-wide resolution says, when it indexed these very bytes (nodes are matched by span)."""
+        index = self.crate.index.get(self.path) if self.crate is not None else None
+        if index is None or index.source != self.source:
+            return None
+        twin = index.tree.root_node.descendant_for_byte_range(node.start_byte, node.end_byte)
+        found = self.crate.resolve_path(self.path, twin, segments) if twin is not None else None
+        return found.target if found is not None else None
 
     def pyo3_item(self, node: Node, name: str) -> bool | None:
         """Whether the bare `name` at node is PyO3's item of that name (None: nothing says)."""
@@ -164,7 +185,7 @@ class _Names:
     def python_path(self, path: Node) -> bool | None:
         """Whether a path node (`Python`, `pyo3::Python`, an alias) names PyO3's `Python` type.
 
-        None when the path is a bare `Python` that nothing in the file explains.
+        None when the path is a bare `Python` that nothing in the crate explains.
         """
         if path.type in ("identifier", "type_identifier"):
             written = self.text(path)
@@ -421,15 +442,16 @@ class _Ref:
 class _PyObjectRefs:
     uses: list[UseLeaf] = field(default_factory=list)  # explicit imports of PyO3's PyObject
     refs: list[_Ref] = field(default_factory=list)
-    unresolved: list[Node] = field(default_factory=list)  # bare names nothing in the file explains
+    unresolved: list[Node] = field(default_factory=list)  # names nothing in the crate explains
     stray: list[Node] = field(default_factory=list)  # PyO3's PyObject where `Py<PyAny>` cannot be written
 
 
-def _py_object_refs(index: FileIndex) -> _PyObjectRefs:
+def _py_object_refs(names: _Names) -> _PyObjectRefs:
     """Every mention of PyO3's `PyObject` in one file, resolved through its `use` declarations.
 
     `ffi::PyObject` (the C struct) and a crate's own `PyObject` resolve elsewhere and are skipped.
     """
+    index = names.index
     source = index.source
     out = _PyObjectRefs()
     for leaf in index.all_leaves():
@@ -449,8 +471,13 @@ def _py_object_refs(index: FileIndex) -> _PyObjectRefs:
                 continue
             if _in_use(node):
                 continue
-            if _qualified_target(index, node) in PY_OBJECT_PATHS:
+            target = _qualified_target(names, node)
+            if target in PY_OBJECT_PATHS:
                 out.refs.append(_Ref(node, name, True, None))
+            elif target[0] in ("crate", "self", "super") and not any(
+                PY_OBJECT in defined for defined in index.definitions.values()
+            ):
+                out.unresolved.append(node)  # `crate::PyObject`: may be PyO3's through another file's imports
             continue
         written = rust.text(source, node)
         if written not in local:
@@ -466,7 +493,7 @@ def _py_object_refs(index: FileIndex) -> _PyObjectRefs:
             continue  # the name of a definition (`struct PyObject`, `type PyObject = ..`)
         if _in_use(node):
             continue
-        resolved = index.resolve(node, written, glob_provides)
+        resolved = names.resolve(node, written)
         if resolved is None:
             out.unresolved.append(node)
         elif resolved in PY_OBJECT_PATHS:
@@ -481,21 +508,40 @@ def _in_use(node: Node) -> bool:
     return any(a.type == "use_declaration" for a in rust.ancestors(node))
 
 
-def _qualified_target(index: FileIndex, path: Node) -> tuple[str, ...]:
+def _qualified_target(names: _Names, path: Node) -> tuple[str, ...]:
     """The full path a written path names: its first segment resolved through the imports."""
-    segs = rust.path_segments(index.source, path)
+    segs = rust.path_segments(names.source, path)
+    if len(segs) == 2 and segs[0] in ("self", "super"):
+        anchor = _module_anchor(path, segs[0])
+        resolved = names.index.resolve(anchor, segs[1], glob_provides) if anchor is not None else None
+        if resolved is not None:
+            return resolved
+    if segs and segs[0] in ("crate", "self", "super"):
+        return names.resolve_path_across_files(path, segs) or segs
     if not segs or segs[0] in ("pyo3", "crate", "self", "super"):
         return segs
-    head = index.resolve(path, segs[0], glob_provides)
+    head = names.resolve(path, segs[0])
     if head is not None and head[-1] == segs[0]:
         return head + segs[1:]
     return segs
 
 
+def _module_anchor(node: Node, head: str) -> Node | None:
+    """A node whose scopes start at the module `self` (or `super`) names, seen from node.
+
+    None for `super` at a file's top: that module lives in another file."""
+    scope = next((a for a in rust.ancestors(node) if rust.is_module_scope(a)), None)
+    if scope is None:
+        return None
+    if head == "super":
+        return scope.parent if scope.type == "declaration_list" else None  # the `mod` item
+    return next((a for a in [node, *rust.ancestors(node)] if a.parent is not None and a.parent.id == scope.id), None)
+
+
 def _replace_py_object(ctx: Context, names: _Names, keep_imports: bool, trimmed: set[int]) -> None:
     if b"PyObject" not in ctx.source:
         return
-    found = _py_object_refs(names.index)
+    found = _py_object_refs(names)
     for node in found.unresolved:
         ctx.finding(node, "cannot tell which `PyObject` this is (no import in scope): left as is")
     for node in found.stray:
@@ -528,6 +574,10 @@ def _py_object_edit(names: _Names, ref: _Ref, missing: dict[int, tuple[Node, lis
     in_expression = ref.node.type in ("identifier", "scoped_identifier")
     open_ = "::<" if in_expression else "<"
     if ref.qualified:
+        if rust.path_segments(names.source, ref.node)[0] in ("crate", "self", "super"):
+            # `super::PyObject` came through that module's imports, which may not hold `Py`/`PyAny`
+            # (and `crate::Py` would name the crate's own items)
+            return Edit(ref.node.start_byte, ref.node.end_byte, f"pyo3::Py{open_}pyo3::PyAny>".encode())
         prefix = names.text(ref.node)[: ref.name_node.start_byte - ref.node.start_byte]
         return Edit(ref.name_node.start_byte, ref.name_node.end_byte, f"Py{open_}{prefix}PyAny>".encode())
     parts = []

@@ -55,6 +55,8 @@ What it will not do
       statements, and `if let`/`match`/`for` scrutinees whose borrow lives through the body;
     - a borrow guard passed on by value, returned, or bound with a type annotation (`Ref`/`RefMut`
       would need rewriting);
+    - a local read in the tail expression of its own block (`let c = ..; c.get(py).get()`): the
+      lock guard, a temporary, would be dropped after the local and not compile;
     - `__traverse__` methods and `traverse(visit)`: a GC traversal must not lock a `Mutex`;
     - `GILProtected` of anything but `RefCell`/`Cell` (a plain value, a `HashMap`, ...), or inside
       anything but a once-cell (`Arc`, `Vec`, arrays), or in parameters, aliases and return types;
@@ -75,14 +77,13 @@ Fix safety
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tree_sitter import Node
 
 from migrate import rust
-from migrate.cells import method_call, owner_of, receiver_key
+from migrate.cells import impl_type_name, method_call, owner_of, receiver_key
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, apply_edits
 from migrate.names import CrateNames, FileRefs, ItemRef, canonical, find_refs
@@ -241,6 +242,7 @@ class Facts:
     names: CrateNames
     keys: dict[str, Protected] = field(default_factory=dict)
     files: dict[Path, FileScan] = field(default_factory=dict)
+    struct_fields: dict[str, set[str]] = field(default_factory=dict)  # struct name -> its field names
 
 
 class MutexCodemod(Codemod):
@@ -258,6 +260,8 @@ class MutexCodemod(Codemod):
             facts.files[path] = scan
             for ref in refs.refs:
                 _classify_ref(facts, path, source, scan, ref)
+        if facts.keys:
+            facts.struct_fields = _struct_fields(names)
         for path, scan in facts.files.items():
             if scan.refs.refs or facts.keys:
                 _collect_mentions(facts, path, snapshot.contents[path], scan)
@@ -517,6 +521,7 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
     if not keys:
         return
     field_keys = {k for k, p in keys.items() if any(d.item.type == "field_declaration" for d in p.decls)}
+    owners = {k: _declaring_structs(facts.names, keys[k]) for k in field_keys}
     value_keys = {
         k for k, p in keys.items() if k not in field_keys or any(d.item.type != "field_declaration" for d in p.decls)
     }
@@ -533,6 +538,8 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
             continue
         if kind == "field_identifier" and rust.text(source, node) in field_keys:
             parent = node.parent
+            if _of_another_struct(facts, source, parent, owners[rust.text(source, node)]):
+                continue
             if parent.type == "field_expression" and _is_field(parent, "field", node):
                 _classify_mention(scan, path, source, keys[rust.text(source, node)], parent)
             elif parent.type == "field_initializer" and _is_field(parent, "field", node):
@@ -546,6 +553,8 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
                 keys[rust.text(source, node)].hold(f"destructured at {rust.place(path, source, parent)}")
             continue
         if kind == "shorthand_field_identifier" and rust.text(source, node) in field_keys:
+            if _of_another_struct(facts, source, node.parent, owners[rust.text(source, node)]):
+                continue
             keys[rust.text(source, node)].hold(f"destructured at {rust.place(path, source, node)}")
             continue
         if kind != "identifier" or rust.text(source, node) not in value_keys:
@@ -553,6 +562,61 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
         mention = _value_mention(node)
         if mention is not None:
             _classify_mention(scan, path, source, keys[rust.text(source, node)], mention)
+
+
+def _declaring_structs(names: CrateNames, protected: Protected) -> set[str] | None:
+    """The names of the structs that declare a field key (None: some declaration is not a struct's)."""
+    found = set()
+    for decl in protected.decls:
+        body = decl.item.parent if decl.item.type == "field_declaration" else None
+        struct = body.parent if body is not None else None
+        if struct is None or struct.type != "struct_item" or struct.child_by_field_name("name") is None:
+            return None
+        found.add(rust.text(names.index[decl.path].source, struct.child_by_field_name("name")))
+    return found
+
+
+def _struct_fields(names: CrateNames) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for index in names.index.values():
+        for node in rust.walk(index.tree.root_node):
+            if node.type != "field_declaration" or node.parent is None or node.parent.parent is None:
+                continue
+            struct, name = node.parent.parent, node.child_by_field_name("name")
+            if struct.type == "struct_item" and struct.child_by_field_name("name") is not None and name is not None:
+                owner = rust.text(index.source, struct.child_by_field_name("name"))
+                out.setdefault(owner, set()).add(rust.text(index.source, name))
+    return out
+
+
+def _of_another_struct(facts: Facts, source: bytes, site: Node, owners: set[str] | None) -> bool:
+    """A field named at `site` (`self.f`, `S { f: .. }`, `S { f, .. } = ..`) that is certainly the
+    field of another struct (one that declares a field of that name itself, so no `Deref` reaches
+    the key's): a field of the same name, not a use of the key."""
+    if owners is None:
+        return False
+    if site.type == "field_expression":
+        value = site.child_by_field_name("value")
+        name = impl_type_name(source, site) if value is not None and value.type == "self" else None
+    else:
+        holder = next((a for a in rust.ancestors(site) if a.type in ("struct_expression", "struct_pattern")), None)
+        written = holder.child_by_field_name("name" if holder.type == "struct_expression" else "type") if holder else None
+        name = _struct_name(source, written, site)
+    field_name = site.child_by_field_name("field") if site.type in ("field_expression", "field_initializer") else None
+    written_field = rust.text(source, field_name) if field_name is not None else None
+    if name is None or name in owners:
+        return False
+    return written_field is None or written_field in facts.struct_fields.get(name, set())
+
+
+def _struct_name(source: bytes, written: Node | None, at: Node) -> str | None:
+    """The last segment of a written struct path, `Self` read as the impl's type."""
+    if written is not None and written.type in ("generic_type", "generic_type_with_turbofish"):
+        written = written.child_by_field_name("type")
+    if written is None or written.type not in ("type_identifier", "scoped_type_identifier", "identifier", "scoped_identifier"):
+        return None
+    name = rust.path_segments(source, written)[-1]
+    return impl_type_name(source, at) if name == "Self" else name
 
 
 def _is_ctor_of(scan: FileScan, call: Node) -> bool:
@@ -702,9 +766,9 @@ def _validate(protected: Protected, snapshot: Snapshot) -> None:
 
 def _check_scope(protected: Protected, snapshot: Snapshot) -> None:
     """Hold a key whose uses this scan cannot all see, or whose files move to different targets."""
-    word = re.compile(rb"\b" + re.escape(protected.key.encode()) + rb"\b")
+    word = protected.key.encode()  # a substring test: a file that cannot be parsed has no names to resolve
     for path in sorted(snapshot.broken):
-        if path.suffix == ".rs" and word.search(snapshot.contents.get(path, b"")):
+        if path.suffix == ".rs" and word in snapshot.contents.get(path, b""):
             protected.hold(f"{path.as_posix()} mentions it but could not be parsed")
             return
     files = {d.path for d in protected.decls} | {c.path for c in protected.ctors} | {a.path for a in protected.accesses}
@@ -722,6 +786,11 @@ def _hold_problem(facts: Facts, source: bytes, access: Access) -> str | None:
     parent = node.parent
     while parent is not None and parent.type == "parenthesized_expression":
         node, parent = parent, parent.parent
+    if _outlives_local(facts.keys[access.key], node):
+        return (
+            "it is a local accessed in the tail expression of its own block: the lock guard, a temporary, "
+            "would outlive the local (bind the value with `let` first)"
+        )
     guard_name = None
     if access.op in ("borrow", "borrow_mut"):
         if parent.type == "let_declaration" and _is_field(parent, "value", node):
@@ -747,6 +816,7 @@ def _hold_problem(facts: Facts, source: bytes, access: Access) -> str | None:
     elif access.op == "set" and not (
         parent.type == "expression_statement"
         or (parent.type == "closure_expression" and _is_field(parent, "body", node))
+        or (parent.type == "block" and _is_tail(parent, node))  # `()` either way
     ):
         return f"`.set(..)` is used as a value in `{_snippet(source, parent)}`"
     ranges = _temporary_scope(source, node, guard_name)
@@ -771,6 +841,25 @@ def _hold_problem(facts: Facts, source: bytes, access: Access) -> str | None:
         if problem is not None:
             return f"the borrow is held across `{problem}`, which may run Python code (a Mutex could deadlock there)"
     return None
+
+
+def _outlives_local(protected: Protected, node: Node) -> bool:
+    """Whether `node` is (part of) the tail expression of the block that declares a local key.
+
+    Temporaries of a tail expression are dropped after the block's locals (before edition 2024):
+    a `Ref` there never compiled, but `Cell::get` did, and its `MutexGuard` would not."""
+    blocks = {d.item.parent.id for d in protected.decls if d.item.type == "let_declaration" and d.item.parent}
+    blocks |= {
+        c.call.parent.parent.id
+        for c in protected.ctors
+        if c.call.parent is not None and c.call.parent.type == "let_declaration" and c.call.parent.parent is not None
+    }
+    for a in rust.ancestors(node):
+        if a.id in blocks:
+            return True
+        if a.type in ("expression_statement", "let_declaration", "closure_expression", "function_item"):
+            return False
+    return False
 
 
 def _guard_escapes(source: bytes, nodes: list[Node], name: str) -> str | None:

@@ -77,7 +77,6 @@ Fix safety
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -489,9 +488,7 @@ def _derive_site(sv: Survey, source: bytes, item: Node) -> _Site | None:
             clone = next((i for i in items if _is_clone_item(source, i)), None)
             if clone is not None:
                 derive = (attr, clone, items)
-        elif head == "cfg_attr" and tree is not None and re.search(
-            r"\bderive\s*\([^)]*\bClone\b", rust.text(source, tree)
-        ):
+        elif head == "cfg_attr" and tree is not None and _derives_clone(source, tree):
             cfg_attr_derive = attr
     if derive is None and cfg_attr_derive is None:
         return None
@@ -525,6 +522,18 @@ def _derive_site(sv: Survey, source: bytes, item: Node) -> _Site | None:
             f"tuple struct `{label}` has `#[cfg]`-gated fields: write its `impl Clone` by hand with `clone_ref(py)`"
         )
     return _Site(attr, "derive", _Derive(item, attr, clone, items, fields, problem))
+
+
+def _derives_clone(source: bytes, tree: Node) -> bool:
+    """A `derive(.., Clone, ..)` somewhere in a token tree (`cfg_attr(feature = "x", derive(Clone))`)."""
+    for node in rust.walk(tree):
+        following = node.next_sibling
+        if node.type == "identifier" and rust.text(source, node) == "derive" and following is not None:
+            if following.type == "token_tree" and any(
+                c.type == "identifier" and rust.text(source, c) == "Clone" for c in following.children
+            ):
+                return True
+    return False
 
 
 def _variant_types(item: Node) -> list[Node]:
@@ -954,16 +963,44 @@ def _remove_derive_item(source: bytes, d: _Derive) -> Edit:
     if len(items) == 1:
         start, end = rust.whole_lines(source, d.attribute.start_byte, d.attribute.end_byte)
         if (start, end) == (d.attribute.start_byte, d.attribute.end_byte):
-            rest = source[end:].lstrip(b" \t")
-            if rest.startswith(b"//") and not source[rust.line_start(source, start) : start].strip():
-                end = len(source) - len(rest)  # `#[derive(Clone)] // why` -> `// why`
+            # shares its line: the spaces after it go too (`#[derive(Clone)] pub struct` -> `pub struct`,
+            # `#[derive(Clone)] // why` -> `// why`)
+            end = len(source) - len(source[end:].lstrip(b" \t"))
         return Edit(start, end, b"")
+    own_line = _own_line(source, d.clone_item)
+    if own_line is not None:  # `Clone, // why` alone on its line: the line goes, its comment with it
+        return Edit(own_line[0], own_line[1], b"")
     index = next(i for i, item in enumerate(items) if item is d.clone_item)
     first, last = d.clone_item[0], d.clone_item[-1]
     if index + 1 < len(items):  # `Clone, Debug` -> `Debug`
         return Edit(first.start_byte, items[index + 1][0].start_byte, b"")
     # the last item: from the end of the previous one (`Debug, Clone` -> `Debug`; a trailing comma stays)
     return Edit(items[index - 1][-1].end_byte, last.end_byte, b"")
+
+
+def _own_line(source: bytes, tokens: list[Node]) -> tuple[int, int] | None:
+    """The whole line of a derive item written alone on it (with its comma and comments), else None."""
+    start = rust.line_start(source, tokens[0].start_byte)
+    line_end = source.find(b"\n", tokens[-1].end_byte)
+    if line_end == -1 or source[start : tokens[0].start_byte].strip():
+        return None
+    end = tokens[-1].end_byte
+    node = tokens[-1].next_sibling
+    while node is not None and node.start_byte < line_end:
+        if node.type != "," and node.type not in _COMMENTS:
+            return None  # another item (or the closing parenthesis) shares the line
+        end = max(end, node.end_byte)
+        node = node.next_sibling
+    if end <= line_end and source[end:line_end].strip():
+        return None
+    return start, max(end, line_end + 1)
+
+
+def _has_clone_bound(source: bytes, bounds: Node | None) -> bool:
+    return bounds is not None and any(
+        c.type in ("type_identifier", "scoped_type_identifier") and _last_segment(source, c) == "Clone"
+        for c in bounds.named_children
+    )
 
 
 def _impl_generics(source: bytes, struct: Node) -> tuple[str, str]:
@@ -981,7 +1018,10 @@ def _impl_generics(source: bytes, struct: Node) -> tuple[str, str]:
             name = rust.text(source, p.child_by_field_name("name"))
             bounds = p.child_by_field_name("bounds")
             written = rust.text(source, bounds).lstrip(":").strip() if bounds is not None else ""
-            declared.append(f"{name}: {written} + Clone" if written else f"{name}: Clone")
+            if _has_clone_bound(source, bounds):
+                declared.append(f"{name}: {written}")
+            else:
+                declared.append(f"{name}: {written} + Clone" if written else f"{name}: Clone")
             used.append(name)
         elif p.type == "const_parameter":
             name = rust.text(source, p.child_by_field_name("name"))
@@ -1119,7 +1159,8 @@ def _clone_fix(ctx: Context, c: _Clone, call: Node) -> None:
         )
         return
     token = c.token
-    var = next(v for v in ("v", "o", "item", "obj") if not re.search(rf"\b{v}\b", token))
+    taken = token.split(".")[0]  # `py`, or the `slf` of `slf.py()`
+    var = next(v for v in ("v", "o", "item", "obj") if v != taken)
     if c.kind == PY:
         new = f"clone_ref({token})"
     elif c.kind == OPTION:
