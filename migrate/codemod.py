@@ -92,6 +92,8 @@ class Context:
         return rust.text(self.source, node)
 
     def fix(self, message: str, edits: list[Edit], safety: Safety | None = None) -> None:
+        if self.path.suffix == ".rs":
+            edits = rust.tidy_removals(self.source, edits)
         if edits:
             self.fixes.append(Fix(self.info.id, message, tuple(edits), safety or self.info.safety))
 

@@ -312,6 +312,18 @@ def absorb_blank_line(source: bytes, start: int, end: int) -> int:
     return next_end + 1
 
 
+def tidy_removals(source: bytes, edits: list[Edit]) -> list[Edit]:
+    """Whole-line removals that would leave a blank line doubled take that blank line along,
+    unless another edit starts where it is (an import added after a removed `use`, say)."""
+    out = []
+    for edit in edits:
+        end = edit.end if edit.replacement else absorb_blank_line(source, edit.start, edit.end)
+        if end != edit.end and not any(o is not edit and edit.end <= o.start <= end for o in edits):
+            edit = Edit(edit.start, end, b"")
+        out.append(edit)
+    return out
+
+
 def remove_use_leaf(source: bytes, leaf: UseLeaf) -> list[Edit]:
     """Edits that remove one leaf from its use tree, keeping commas and braces tidy.
 

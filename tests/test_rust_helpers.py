@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from migrate import rust
-from migrate.model import apply_edits
+from migrate.model import Edit, apply_edits
 from migrate.names import CrateNames, glob_provides
 from migrate.rust import FileIndex
 
@@ -284,3 +284,14 @@ def test_crate_names_resolve_a_static_through_an_import():
     })
     found = names.resolve(Path("src/api.rs"), _node_at(names, "src/api.rs", "CELL }"), "CELL", "value")
     assert found.definition[0] == Path("src/cache.rs") and found.definition[1].type == "static_item"
+
+
+def test_tidy_removals_takes_a_doubled_blank_line_unless_an_edit_lands_there():
+    source = b"a;\n\nuse x;\n\nfn f();\n"
+    start = source.index(b"use x;")
+    removal = Edit(start, start + len(b"use x;\n"), b"")
+    (tidied,) = rust.tidy_removals(source, [removal])
+    assert apply_edits(source, [tidied]) == b"a;\n\nfn f();\n"
+    insertion = Edit(removal.end, removal.end, b"use y;\n")  # an import added right after the removed line
+    assert rust.tidy_removals(source, [removal, insertion]) == [removal, insertion]
+    assert apply_edits(source, [removal, insertion]) == b"a;\n\nuse y;\n\nfn f();\n"
