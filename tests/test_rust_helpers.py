@@ -138,6 +138,17 @@ def test_absorb_blank_line(source, removed, expected_end):
     assert data[start:end] == expected_end.encode()
 
 
+def test_tidy_removals_takes_a_doubled_blank_line_unless_an_edit_lands_there():
+    source = b"a;\n\nuse x;\n\nfn f();\n"
+    start = source.index(b"use x;")
+    removal = Edit(start, start + len(b"use x;\n"), b"")
+    (tidied,) = rust.tidy_removals(source, [removal])
+    assert apply_edits(source, [tidied]) == b"a;\n\nfn f();\n"
+    insertion = Edit(removal.end, removal.end, b"use y;\n")  # an import added right after the removed line
+    assert rust.tidy_removals(source, [removal, insertion]) == [removal, insertion]
+    assert apply_edits(source, [removal, insertion]) == b"a;\n\nuse y;\n\nfn f();\n"
+
+
 # ------------------------------------------------------------------------------------------ add_uses
 
 
@@ -285,13 +296,3 @@ def test_crate_names_resolve_a_static_through_an_import():
     found = names.resolve(Path("src/api.rs"), _node_at(names, "src/api.rs", "CELL }"), "CELL", "value")
     assert found.definition[0] == Path("src/cache.rs") and found.definition[1].type == "static_item"
 
-
-def test_tidy_removals_takes_a_doubled_blank_line_unless_an_edit_lands_there():
-    source = b"a;\n\nuse x;\n\nfn f();\n"
-    start = source.index(b"use x;")
-    removal = Edit(start, start + len(b"use x;\n"), b"")
-    (tidied,) = rust.tidy_removals(source, [removal])
-    assert apply_edits(source, [tidied]) == b"a;\n\nfn f();\n"
-    insertion = Edit(removal.end, removal.end, b"use y;\n")  # an import added right after the removed line
-    assert rust.tidy_removals(source, [removal, insertion]) == [removal, insertion]
-    assert apply_edits(source, [removal, insertion]) == b"a;\n\nuse y;\n\nfn f();\n"
