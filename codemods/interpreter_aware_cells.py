@@ -507,14 +507,8 @@ class _Editor:
 
     def _drop_unused_module_imports(self) -> None:
         """`use once_cell::sync;` only there for `sync::OnceCell`, now spelled out in full."""
-        tree = self.names.index[self.ctx.path].tree
         for leaf, rewritten in self._spelled_out.values():
-            mentions = sum(
-                1 for node in rust.walk(tree.root_node)
-                if node.type == "identifier" and rust.text(self.source, node) == leaf.local_name
-                and not rust.in_use_declaration(node)
-            )
-            if mentions == rewritten and not leaf.public:
+            if self.names.mentions_outside_uses(self.ctx.path, leaf.local_name) == rewritten and not leaf.public:
                 self._edits.extend(rust.remove_use_leaf(self.source, leaf))
 
     # -- calls
@@ -526,7 +520,7 @@ class _Editor:
         if not plan.to_py_once_lock and use.method == "get_or_init":
             name = function.child_by_field_name("field")
             self._replace((name.start_byte, name.end_byte), ATTACHED)
-            if not self._ext_visible(call):
+            if not self.names.imports_at(self.ctx.path, call, ONCE_LOCK_EXT):
                 scope = rust.module_scope(call)
                 self._ext_scopes[scope.start_byte] = (scope, self.names)
         self._edits.append(_insert_token(self.source, args, values, token))
@@ -534,17 +528,6 @@ class _Editor:
             unwrapped = _unwrap_attach(self.source, values[0], token)
             if unwrapped is not None:
                 self._edits.append(unwrapped)
-
-    def _ext_visible(self, node: Node) -> bool:
-        if self._resolves(node, "OnceLockExt") == ONCE_LOCK_EXT:
-            return True
-        index = self.names.index[self.ctx.path]
-        return any(
-            leaf.path == ONCE_LOCK_EXT
-            for scope in rust.ancestors(node)
-            if rust.is_scope(scope)
-            for leaf in index.uses.get(scope.id, [])
-        )
 
     def _settle_ext(self) -> None:
         """Import OnceLockExt where calls need it, unless the parent module seen through

@@ -408,21 +408,10 @@ class _Plan:
         elif use.method == "get_or_init":
             field_node = function.child_by_field_name("field")
             self._replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
-            if not self._ext_visible(call):
+            if not self.names.imports_at(self.ctx.path, call, ONCE_LOCK_EXT):
                 scope = rust.module_scope(call)
                 self._ext_scopes[scope.id] = scope
 
-    def _ext_visible(self, node: Node) -> bool:
-        found = self.names.resolve(self.ctx.path, node, "OnceLockExt")
-        if found is not None and found.target == ONCE_LOCK_EXT:
-            return True
-        index = self.names.index[self.ctx.path]
-        return any(
-            leaf.path == ONCE_LOCK_EXT
-            for scope in rust.ancestors(node)
-            if rust.is_scope(scope)
-            for leaf in index.uses.get(scope.id, [])
-        )
 
     # -- imports
     def settle_import(self, leaf: UseLeaf) -> None:
@@ -503,16 +492,8 @@ class _Plan:
 
     def _drop_unused_module_imports(self) -> None:
         """`use pyo3::sync;` only there for `sync::GILOnceCell`, now spelled `std::sync::OnceLock`."""
-        index = self.names.index[self.ctx.path]
         for leaf, rewritten in self._spelled_out.values():
-            mentions = sum(
-                1
-                for node in rust.walk(index.tree.root_node)
-                if node.type == "identifier"
-                and rust.text(self.source, node) == leaf.local_name
-                and not rust.in_use_declaration(node)
-            )
-            if mentions == len(rewritten) and not leaf.public:
+            if self.names.mentions_outside_uses(self.ctx.path, leaf.local_name) == len(rewritten) and not leaf.public:
                 self._edits.extend(rust.remove_use_leaf(self.source, leaf))
 
     def edits(self) -> list[Edit]:

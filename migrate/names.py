@@ -143,6 +143,26 @@ class CrateNames:
         return self.modules.get((module.crate, module.path[:-1])) if module.path else None
 
     # -- resolution
+    def imports_at(self, file: Path, node: Node, item: tuple[str, ...]) -> bool:
+        """Whether `item` (a trait, say) is in scope at node: resolved by its name, or imported
+        under another name (`use pyo3::sync::OnceLockExt as _;`) in a scope around node."""
+        found = self.resolve(file, node, item[-1])
+        if found is not None and found.target == item:
+            return True
+        uses = self.index[file].uses
+        return any(
+            leaf.path == item for scope in rust.ancestors(node) if rust.is_scope(scope) for leaf in uses.get(scope.id, [])
+        )
+
+    def mentions_outside_uses(self, file: Path, name: str) -> int:
+        """How often `name` is written as an identifier in file, outside `use` declarations."""
+        index = self.index[file]
+        return sum(
+            1
+            for node in rust.walk(index.tree.root_node)
+            if node.type == "identifier" and rust.text(index.source, node) == name and not rust.in_use_declaration(node)
+        )
+
     def resolve(self, file: Path, node: Node, name: str, namespace: str = "type") -> Resolved | None:
         """What `name`, written at `node` of `file`, refers to (namespace: "type" or "value")."""
         index = self.index[file]

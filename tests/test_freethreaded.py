@@ -7,7 +7,6 @@ into a cache outside the repository (a few minutes the first time, instant after
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
