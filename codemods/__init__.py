@@ -2,13 +2,26 @@
 
 Order matters: `clone-ref` rewrites manual clones while the cell types are still the old ones,
 so that `once-lock` then sees every `clone_ref` use when it decides what std can express;
+`from-py-object` runs after `py-clone` (which may turn a derived `Clone` into an impl);
 `gil-used` runs after every other Rust codemod, so its blocker scan sees the migrated code;
 `manifest` runs last.
 """
 
 from __future__ import annotations
 
-from codemods import attach, bound_api, clone_ref, gil_used, interpreter_aware_cells, manifest, mutex, once_lock, py_clone, removed_features
+from codemods import (
+    attach,
+    bound_api,
+    clone_ref,
+    from_py_object,
+    gil_used,
+    interpreter_aware_cells,
+    manifest,
+    mutex,
+    once_lock,
+    py_clone,
+    removed_features,
+)
 from migrate.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
@@ -20,6 +33,7 @@ REGISTRY: tuple[Codemod, ...] = (
     attach.CODEMOD,
     py_clone.CODEMOD,
     py_clone.FEATURE_CODEMOD,
+    from_py_object.CODEMOD,
     gil_used.CODEMOD,
     removed_features.CODEMOD,
     manifest.CODEMOD,

@@ -80,6 +80,15 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate import rust
+from migrate.attributes import (
+    AttrUse,
+    attr_uses,
+    attribute_options,
+    attributes_before,
+    indent_text,
+    option_insertion,
+    path_of_tokens,
+)
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, line_col
 from migrate.version import V0_23, V0_26, V0_28, Version
@@ -157,128 +166,18 @@ class FileFacts:
     in_macros: list[int] = field(default_factory=list)  # `#[pymodule]`s inside macro token trees
 
 
-@dataclass(frozen=True)
-class _AttrUse:
-    """One attribute as written, or one attribute inside a `cfg_attr` branch."""
-
-    path: tuple[str, ...]
-    path_end: int  # byte offset right after the path
-    args: Node | None  # its token tree, if any
-
-
-def _segments(source: bytes, tokens: list[Node]) -> tuple[str, ...]:
-    return tuple(s for s in (rust.text(source, t) for t in tokens if t.type != "::") if s)
-
-
-def _attr_uses(source: bytes, item: Node) -> list[_AttrUse]:
-    """The attributes of item (outer attributes before it), with `cfg_attr` branches unfolded."""
-    uses: list[_AttrUse] = []
-    for attr_item in _attributes_before(item):
-        attr = next((c for c in attr_item.named_children if c.type == "attribute"), None)
-        if attr is None or not attr.named_children:
-            continue
-        path_node = attr.named_children[0]
-        args = attr.child_by_field_name("arguments")
-        path = rust.path_segments(source, path_node)
-        if path == ("cfg_attr",) and args is not None:
-            for branch in _split_top(args)[1:]:
-                use = _branch_use(source, branch)
-                if use is not None:
-                    uses.append(use)
-        else:
-            uses.append(_AttrUse(path, path_node.end_byte, args))
-    return uses
-
-
-def _branch_use(source: bytes, tokens: list[Node]) -> _AttrUse | None:
-    """`pyo3::pymodule(name = "x")` as tokens of a cfg_attr branch."""
-    if not tokens:
-        return None
-    args = tokens[-1] if tokens[-1].type == "token_tree" else None
-    path_tokens = tokens[:-1] if args is not None else tokens
-    if not path_tokens or any(t.type not in ("identifier", "::") for t in path_tokens):
-        return None
-    return _AttrUse(_segments(source, path_tokens), path_tokens[-1].end_byte, args)
-
-
-def _split_top(tree: Node) -> list[list[Node]]:
-    """A token tree's inner tokens, split at its top-level commas."""
-    groups: list[list[Node]] = [[]]
-    for child in tree.children[1:-1]:
-        if child.type == ",":
-            groups.append([])
-        elif child.type not in ("line_comment", "block_comment"):
-            groups[-1].append(child)
-    return groups if groups != [[]] else []
-
-
-def _attributes_before(item: Node) -> list[Node]:
-    found = []
-    sibling = item.prev_sibling
-    while sibling is not None and sibling.type in ("attribute_item", "line_comment", "block_comment"):
-        if sibling.type == "attribute_item":
-            found.append(sibling)
-        sibling = sibling.prev_sibling
-    return list(reversed(found))
-
-
-def _is_pymodule(use: _AttrUse) -> bool:
+def _is_pymodule(use: AttrUse) -> bool:
     return bool(use.path) and use.path[-1] == "pymodule" and tuple(p for p in use.path[:-1] if p) in _PYO3_PREFIXES
 
 
-def _is_options(use: _AttrUse) -> bool:
+def _is_options(use: AttrUse) -> bool:
     """An attribute whose arguments are PyO3 module options (`pymodule(..)` or `pyo3(..)`)."""
     return _is_pymodule(use) or use.path == ("pyo3",)
 
 
-def _options(source: bytes, use: _AttrUse) -> dict[str, Node | None]:
-    """`name = "x", gil_used = false, submodule` -> {"name": <"x">, "gil_used": <false>, "submodule": None}."""
-    out: dict[str, Node | None] = {}
-    if use.args is None:
-        return out
-    for group in _split_top(use.args):
-        if group and group[0].type == "identifier":
-            key = rust.text(source, group[0])
-            value = group[2] if len(group) >= 3 and group[1].type == "=" else None
-            out[key] = value
-    return out
-
-
-def _insertion(source: bytes, use: _AttrUse) -> Insertion:
+def _insertion(source: bytes, use: AttrUse) -> Insertion:
     """Where `gil_used = {}` goes in this attribute's argument list (made when there is none)."""
-    if use.args is None:
-        return Insertion(use.path_end, "(gil_used = {})")
-    close = use.args.children[-1]
-    inner = use.args.children[1:-1]
-    tokens = [c for c in inner if c.type not in ("line_comment", "block_comment")]
-    if not inner:
-        return Insertion(close.start_byte, "gil_used = {}")
-    if not tokens:  # only comments inside: after them, with no comma in front
-        last_comment = inner[-1]
-        line_end = source.find(b"\n", last_comment.end_byte, close.start_byte)
-        if last_comment.type == "line_comment" and line_end != -1:
-            eol = rust.line_ending(source).decode()
-            return Insertion(line_end + 1, f"{_indent(source, last_comment.start_byte)}gil_used = {{}},{eol}")
-        return Insertion(last_comment.end_byte, " gil_used = {}")
-    last = tokens[-1]
-    if last.type != ",":
-        return Insertion(last.end_byte, ", gil_used = {}")
-    line_end = source.find(b"\n", last.end_byte, close.start_byte)
-    if line_end == -1:
-        return Insertion(last.end_byte, " gil_used = {}")
-    rest = source[last.end_byte : line_end].strip()
-    if rest and not rest.startswith(b"//"):
-        return Insertion(last.end_byte, " gil_used = {}")  # more on the comma's line: stay on it
-    # one option per line: a line of its own, after the comment that ends the comma's line
-    eol = rust.line_ending(source).decode()
-    indent = _indent(source, tokens[0].start_byte)
-    return Insertion(line_end + 1, f"{indent}gil_used = {{}},{eol}")
-
-
-def _indent(source: bytes, offset: int) -> str:
-    start = source.rfind(b"\n", 0, offset) + 1
-    line = source[start:offset]
-    return line[: len(line) - len(line.lstrip(b" \t"))].decode()
+    return Insertion(*option_insertion(source, use, "gil_used = {}"))
 
 
 def _bool(source: bytes, node: Node | None) -> bool | None:
@@ -288,11 +187,11 @@ def _bool(source: bytes, node: Node | None) -> bool | None:
 
 
 def _module(source: bytes, item: Node) -> ModuleDecl | None:
-    uses = _attr_uses(source, item)
+    uses = attr_uses(source, item)
     modules = [u for u in uses if _is_pymodule(u)]
     if not modules:
         return None
-    options = [_options(source, u) for u in uses if _is_options(u)]
+    options = [attribute_options(source, u) for u in uses if _is_options(u)]
     written = [o["gil_used"] for o in options if "gil_used" in o]
     values = [_bool(source, v) for v in written]
     explicit = True if True in values else (False if False in values else None)
@@ -305,7 +204,7 @@ def _module(source: bytes, item: Node) -> ModuleDecl | None:
     nested = any("submodule" in o for o in options) or (
         item.type == "mod_item" and _parent_module(source, item) is not None
     )
-    first_attr = _attributes_before(item)[0]
+    first_attr = attributes_before(item)[0]
     return ModuleDecl(
         name,
         first_attr.start_byte,
@@ -322,7 +221,7 @@ def _parent_module(source: bytes, item: Node) -> Node | None:
     if body is None or body.type != "declaration_list" or body.parent is None or body.parent.type != "mod_item":
         return None
     parent = body.parent
-    return parent if any(_is_pymodule(u) for u in _attr_uses(source, parent)) else None
+    return parent if any(_is_pymodule(u) for u in attr_uses(source, parent)) else None
 
 
 def _runtime_sub(source: bytes, call: Node, adders: set[str]) -> RuntimeSub | None:
@@ -425,7 +324,7 @@ def _statement_after(source: bytes, let: Node, var: str) -> Insertion:
     tail = rest.strip()
     if tail and not tail.startswith(b"//"):
         return Insertion(let.end_byte, " " + statement)  # more code on the let's line
-    indent = _indent(source, let.start_byte)
+    indent = indent_text(source, let.start_byte)
     if line_end == -1:
         return Insertion(len(source), eol.decode() + indent + statement)
     return Insertion(line_end + 1, indent + statement + eol.decode())
@@ -436,7 +335,7 @@ def _not_in_free_threaded_extension(source: bytes, node: Node) -> bool:
     (attributes count for the item they are attached to)."""
     for a in [node, *rust.ancestors(node)]:
         owner = _attributed_item(a) if a.type == "attribute_item" else a
-        for attr in _attributes_before(owner):
+        for attr in attributes_before(owner):
             if "".join(rust.text(source, attr).split()) in _COMPILED_OUT:
                 return True
     return False
@@ -512,7 +411,7 @@ def _macro_modules(source: bytes, root: Node) -> list[int]:
         path = inner[:-1] if args is not None else inner
         if not path or any(t.type not in ("identifier", "::") for t in path):
             continue
-        if not _is_pymodule(_AttrUse(_segments(source, path), path[-1].end_byte, args)):
+        if not _is_pymodule(AttrUse(path_of_tokens(source, path), path[-1].end_byte, args)):
             continue
         words = {rust.text(source, t) for t in rust.walk(args) if t.type == "identifier"} if args else set()
         if not words & {"gil_used", "submodule"}:

@@ -22,6 +22,7 @@ MIGRATED_APIS = (
     "prepare_freethreaded_python",
     "assume_gil_acquired",
     "with_gil_unchecked",
+    "HasAutomaticFromPyObject",  # 0.28: a Clone pyclass's automatic FromPyObject (from-py-object)
 )
 _MIGRATED_API = re.compile(r"\b(" + "|".join(MIGRATED_APIS) + r")\b")  # FromPyObject is not PyObject
 
@@ -48,6 +49,10 @@ class CheckResult:
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.level == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.level == "warning"]
 
     def deprecations(self) -> list[Diagnostic]:
         return [

@@ -1,4 +1,4 @@
-"""Print the correctness table: every sample x target -> compiles?, deprecations left, findings left.
+"""Print the correctness table: every sample x target x fixes -> compiles?, warnings, deprecations left, findings left.
 
 Usage (from the repository root, in the project's venv):  python scripts/correctness_table.py
 Each sample is copied, migrated with `pyo3-migrate apply --target-pyo3 X` (with and without `--unsafe`), and `cargo check`ed
@@ -19,8 +19,8 @@ from tests.proof import FIX_SETS, TARGETS, check, copy_sample, migrate, samples 
 
 def main() -> int:
     rows = [
-        "| sample | target | fixes | compiles | deprecations left | findings left | seconds |",
-        "|---|---|---|---|---|---|---|",
+        "| sample | target | fixes | compiles | warnings | deprecations left | findings left | seconds |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     runs = [("as is", "-")] + [(target, fixes) for target in TARGETS for fixes in FIX_SETS]
     failed = False
@@ -35,7 +35,7 @@ def main() -> int:
                 result = check(project)
                 failed |= not result.ok
                 rows.append(
-                    f"| {sample.name} | {target} | {fixes} | {'yes' if result.ok else 'NO'} | "
+                    f"| {sample.name} | {target} | {fixes} | {'yes' if result.ok else 'NO'} | {len(result.warnings)} | "
                     f"{len(result.deprecations())} | {findings} | {time.monotonic() - started:.0f} |"
                 )
                 print(rows[-1], file=sys.stderr, flush=True)
