@@ -124,6 +124,8 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     final_findings: dict[Path, list] = {}
     for _ in range(MAX_PASSES):
         final_findings = {}
+        for result in results.values():
+            result.held_back.clear()  # each pass makes them again, on its own bytes: the last pass's count
         changed = False
         for codemod in codemods:
             snapshot = Snapshot(project, current, target_for, broken, options)
@@ -172,7 +174,7 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         findings.setdefault(path, []).extend(ctx.findings)
         chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
         result = results[path]
-        result.held_back.extend(fix for fix in held if fix not in result.held_back)
+        result.held_back.extend(held)
         if not chosen:
             continue
         new, applied, dropped = _apply_gated(path, current[path], chosen)

@@ -22,7 +22,8 @@ RELEASE_NOTES: dict[tuple[int, int], str] = {
     (0, 25): "last release line before the renames",
     (0, 26): "PyOnceLock, Python::attach/detach; GILOnceCell, GILProtected, with_gil, allow_threads, PyObject deprecated",
     (0, 27): "RwLockExt",
-    (0, 28): "the 0.25/0.26 deprecations removed; modules declare free-threading support by default",
+    (0, 28): "the 0.25/0.26 deprecations removed; modules declare free-threading support by default; "
+    "a Clone pyclass's automatic FromPyObject deprecated",
     (0, 29): "the 0.27 deprecations removed",
 }
 
@@ -43,12 +44,19 @@ def _hop_of(info, start: Version, target: Version) -> tuple[int, int]:
     return max((acts_at.major, acts_at.minor), (start.major, start.minor + 1))
 
 
+def _owned(project, crate, path) -> bool:
+    """A file belongs to the crate that holds it; a manifest also to the crates whose requirement it sets."""
+    return project.crate_of(path) is crate or path == crate.requirement_manifest
+
+
 def plan_lines(result: RunResult, target: Version) -> list[str]:
     project = result.project
-    changed_by = Counter(codemod for f in result.files for codemod in {step[0] for step in f.steps})
-    found_by = Counter(finding.codemod for finding in result.findings)
     out = []
     for crate in project.pyo3_crates():
+        mine = [f for f in result.files if _owned(project, crate, f.path)]
+        changed_by = Counter(codemod for f in mine for codemod in {step[0] for step in f.steps})
+        found_by = Counter(finding.codemod for f in mine for finding in f.findings)
+        held_by = Counter(fix.codemod for f in mine for fix in f.held_back)
         start = crate.pyo3_version
         out.append(f"crate {crate.name} ({crate.manifest.as_posix()}): pyo3 {start} -> {target}")
         lines = hops(start, target)
@@ -61,11 +69,11 @@ def plan_lines(result: RunResult, target: Version) -> list[str]:
                 info = codemod.info
                 if not info.applies(target) or _hop_of(info, start, target) != line:
                     continue
-                files = changed_by.get(info.id, 0)
-                findings = found_by.get(info.id, 0)
-                if files or findings:
+                files, findings, held = changed_by[info.id], found_by[info.id], held_by[info.id]
+                if files or findings or held:
+                    unsafe = f", {held} unsafe fix(es) held back (--unsafe)" if held else ""
                     out.append(
-                        f"    {info.id}: {files} file(s) to change, {findings} place(s) for a person"
+                        f"    {info.id}: {files} file(s) to change, {findings} place(s) for a person{unsafe}"
                         f"  ({info.guide})"
                     )
     out.append("")

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 import codemods
 from migrate.cli import app
 from tests.conftest import git
+from tests.proof import SAMPLES
 
 runner = CliRunner()
 
@@ -174,3 +175,11 @@ def test_a_codemod_selection_still_moves_the_requirement(project):
     assert "PyOnceLock" in result.stdout
     assert '+pyo3 = { version = "0.26.0"' in result.stdout, "the edits need 0.26: Cargo.toml must say so"
     assert "Python::attach" not in result.stdout, "only the selected codemods edit Rust"
+
+
+def test_plan_counts_each_crate_of_a_workspace_on_its_own():
+    out = invoke("plan", str(SAMPLES / "workspace"), "--target-pyo3", "0.29").stdout
+    core, ext = out.split("crate shapes_ext")
+    assert "crate shapes_core" in core and "from-py-object" not in core, "Point lives in shapes_ext"
+    assert "from-py-object: 1 file(s) to change" in ext
+    assert "1 unsafe fix(es) held back (--unsafe)" in ext

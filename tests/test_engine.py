@@ -63,6 +63,25 @@ def test_unsafe_fixes_wait_for_the_flag():
     assert applied.after == b"fn g() {}\n"
 
 
+class Stamp(Codemod):
+    """Puts a first line in, once: every later byte moves."""
+
+    info = _info("stamp")
+
+    def transform(self, ctx: Context) -> None:
+        if not ctx.source.startswith(b"// stamped"):
+            ctx.fix("stamp", [Edit(0, 0, b"// stamped\n")])
+
+
+def test_a_held_back_fix_is_listed_once_and_points_into_the_final_bytes():
+    # the unsafe fix is made before the stamp moves the file, and made again in the next pass
+    held = _run({"src/a.rs": b"fn f() {}\n"}, [Unsafe(), Stamp()])["src/a.rs"]
+    assert held.after == b"// stamped\nfn f() {}\n"
+    assert [f.codemod for f in held.held_back] == ["unsafe-one"]
+    (edit,) = held.held_back[0].edits
+    assert held.after[edit.start : edit.end] == b"f"
+
+
 def test_bad_input_is_left_alone_with_a_reason():
     results = _run({"src/a.rs": b"fn foo( {\n", "src/b.rs": b"\xff\xfe\n"}, [RenameFoo()])
     assert results["src/a.rs"].input_error.startswith("syntax error at 1:")
