@@ -1,8 +1,11 @@
 """End to end on free-threaded CPython: before the migration, importing the sample turns the GIL
-back on; after `apply --declare-free-threaded`, it stays off and the sample's threaded tests pass.
+back on; after `apply --declare-free-threaded` (to 0.26, and to 0.28 where the default flipped), it
+stays off and the sample's threaded tests pass; crossing 0.28 without the flag keeps the GIL on, as
+before the migration (the claim never changes silently).
 
 The interpreter is built from Debian's CPython 3.13 source by scripts/build_freethreaded_python.sh
-into a cache outside the repository (a few minutes the first time, instant afterwards).
+into a cache outside the repository (a few minutes the first time, instant afterwards). PyO3 0.29
+builds for free-threaded CPython 3.14 and later only, so 0.28 is the latest target proven here.
 """
 
 from __future__ import annotations
@@ -51,18 +54,30 @@ def _gil_after_import(venv: Path) -> tuple[bool, int]:
     return enabled == "True", int(warnings)
 
 
-def test_migration_keeps_the_gil_off(venv, tmp_path):
+def test_the_unmigrated_module_turns_the_gil_on(venv, tmp_path):
     before = copy_sample(SAMPLE, tmp_path / "before")
-    build_and_install(before, venv, tmp_path / "wheels-before")
+    build_and_install(before, venv, tmp_path / "wheels")
     assert _gil_after_import(venv) == (True, 1), "the unmigrated module should turn the GIL on, with a warning"
 
+
+@pytest.mark.parametrize("target", ["0.26", "0.28"])
+def test_declared_migration_keeps_the_gil_off(target, venv, tmp_path):
     after = copy_sample(SAMPLE, tmp_path / "after")
-    migration = migrate(after, "0.26", "--declare-free-threaded")
+    migration = migrate(after, target, "--declare-free-threaded")
     assert migration.exit_code in (0, 1), migration.stderr
-    assert "gil_used = false" in "".join(p.read_text() for p in after.rglob("*.rs"))
-    build_and_install(after, venv, tmp_path / "wheels-after")
+    build_and_install(after, venv, tmp_path / "wheels")
     assert _gil_after_import(venv) == (False, 0), "the migrated module must keep the GIL off"
 
     tests = run_sample_tests(after, venv, "-W", "error::RuntimeWarning")
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     print(tests.stdout.strip().splitlines()[-1], file=sys.stderr)
+
+
+def test_crossing_028_without_the_flag_keeps_the_gil_as_before(venv, tmp_path):
+    """0.28 flipped the default to "supported": a migration must not make that claim on its own."""
+    after = copy_sample(SAMPLE, tmp_path / "after")
+    migration = migrate(after, "0.28")
+    assert migration.exit_code in (0, 1), migration.stderr
+    assert "gil_used = true" in "".join(p.read_text() for p in after.rglob("*.rs"))
+    build_and_install(after, venv, tmp_path / "wheels")
+    assert _gil_after_import(venv) == (True, 1), "without --declare-free-threaded the module still needs the GIL"
