@@ -24,7 +24,7 @@ RELEASE_NOTES: dict[tuple[int, int], str] = {
     (0, 27): "RwLockExt",
     (0, 28): "the 0.25/0.26 deprecations removed; modules declare free-threading support by default; "
     "a Clone pyclass's automatic FromPyObject deprecated",
-    (0, 29): "the 0.27 deprecations removed",
+    (0, 29): "the 0.27 deprecations removed; free-threaded builds need CPython 3.14 or later",
 }
 
 
