@@ -63,6 +63,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate import rust
+from migrate.attributes import attributes_before
 from migrate.cells import (GIL_ONCE_CELL, PY_ONCE_LOCK, CellDecl, CellInventory, build_inventory, field_owner,
                            method_call, receiver_key, same_node)
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
@@ -423,17 +424,6 @@ def _next_statement(node: Node) -> tuple[Node | None, list[Node]]:
     return sibling, attributes
 
 
-def _attributes_before(node: Node) -> list[Node]:
-    """The attributes of a statement (written before it, comments between them skipped)."""
-    found = []
-    sibling = node.prev_named_sibling
-    while sibling is not None and sibling.type in ("attribute_item", *_COMMENTS):
-        if sibling.type == "attribute_item":
-            found.append(sibling)
-        sibling = sibling.prev_named_sibling
-    return found[::-1]
-
-
 def _cfgs(source: bytes, attributes: list[Node]) -> list[str]:
     """The `#[cfg(..)]` conditions among attributes, spaces dropped."""
     conditions = []
@@ -508,7 +498,7 @@ class CloneRefCodemod(Codemod):
         get = _fill_statement(source, fill, cell.name) if fill is not None else None
         if get is None or _mentions(source, get.source_cell, cell.name):
             return  # `c.get(py)` read the new, empty cell: in `let c = c.clone_ref(py)` it would be another
-        if _cfgs(source, _attributes_before(let)) != _cfgs(source, fill_attributes):
+        if _cfgs(source, attributes_before(let)) != _cfgs(source, fill_attributes):
             return  # compiled under other conditions than the `let`, the fill may fill another cell, or none
         annotated_py = cell.content is not None and _is_py(cell.content)
         if self._decide(ctx, facts, let, get, cell.kind, annotated_py, cell.content):
