@@ -7,6 +7,8 @@ What it does
     not change. For targets 0.23-0.25 the cell becomes `std::sync::OnceLock`: `get_or_init(py, f)`
     becomes `get_or_init_py_attached(py, f)` from `pyo3::sync::OnceLockExt`, `get(py)` becomes
     `get()` and `set(py, v)` becomes `set(v)`; `get_mut`, `take` and `into_inner` stay as they are.
+    A `py` (parameter, closure parameter or `let`) that was only passed to those calls becomes
+    `_py`, so the crate builds without an unused-variable warning.
 
     Every declaration is covered: statics (also inside functions and `#[cfg]` impls, and inside
     `thread_local!`), struct fields (a `const fn new` stays `const`), newtype and enum payloads,
@@ -341,6 +343,7 @@ class _Plan:
         self._ext_scopes: dict[int, Node] = {}  # module scopes whose calls need OnceLockExt
         self._ext_given: set[int] = set()  # scopes where an import was turned into OnceLockExt
         self._spelled_out: dict[int, tuple[UseLeaf, list[ItemRef]]] = {}  # `use pyo3::sync;` -> paths rewritten
+        self._dropped_tokens: list[Node] = []  # `py` arguments std's `get()`/`set(v)` no longer take
 
     # -- mentions of the type
     def hold(self, ref: ItemRef, reason: str) -> None:
@@ -403,8 +406,10 @@ class _Plan:
             has_comment = len(values) != len(args.named_children)
             start, end = (values[0].start_byte, values[0].end_byte) if has_comment else (args.start_byte + 1, args.end_byte - 1)
             self._edits.append(Edit(start, end, b""))
+            self._dropped_tokens.append(values[0])
         elif use.method == "set":
             self._edits.append(Edit(values[0].start_byte, values[1].start_byte, b""))
+            self._dropped_tokens.append(values[0])
         elif use.method == "get_or_init":
             field_node = function.child_by_field_name("field")
             self._replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
@@ -499,10 +504,57 @@ class _Plan:
     def edits(self) -> list[Edit]:
         self._settle_ext()
         self._drop_unused_module_imports()
-        edits = list(self._edits)
+        edits = list(self._edits) + _unused_token_renames(self.source, self._dropped_tokens)
         for scope, paths in self._imports.values():
             edits.append(rust.add_uses(self.source, scope, sorted(paths)))
         return drop_contained(edits)
+
+
+def _token_binding(source: bytes, token: Node) -> tuple[Node, Node, int] | None:
+    """What binds token's name: (the identifier a `let`, fn or closure parameter binds, the node
+    it is seen in, and the byte from which on), or None for any other binding."""
+    name = rust.text(source, token)
+    for a in rust.ancestors(token):
+        if a.type == "block":
+            lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= token.start_byte]
+            for let in reversed(lets):
+                pattern = let.child_by_field_name("pattern")
+                if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
+                    return pattern, a, let.end_byte
+            continue
+        if a.type not in ("closure_expression", "function_item"):
+            continue
+        params = a.child_by_field_name("parameters")
+        for param in params.named_children if params is not None else []:
+            pattern = param.child_by_field_name("pattern") if param.type == "parameter" else param
+            if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
+                body = a.child_by_field_name("body")
+                return (pattern, body, body.start_byte) if body is not None else None
+        if a.type == "function_item":
+            return None
+    return None
+
+
+def _unused_token_renames(source: bytes, dropped: list[Node]) -> list[Edit]:
+    """A `py` (parameter or `let`) whose every mention was an argument std's `OnceLock` does not
+    take becomes `_py`: the crate then builds without an unused-variable warning. Any other mention
+    of the name where it is seen (a shadowing `let`, a macro, another call) keeps it as it is."""
+    dropped_per_binding: dict[int, tuple[Node, Node, int, int]] = {}
+    for token in dropped:
+        found = _token_binding(source, token) if token.type == "identifier" else None
+        if found is not None:
+            ident, scope, start = found
+            count = dropped_per_binding.get(ident.id, (ident, scope, start, 0))[3]
+            dropped_per_binding[ident.id] = (ident, scope, start, count + 1)
+    edits = []
+    for ident, scope, start, count in dropped_per_binding.values():
+        name = rust.text(source, ident)
+        mentions = sum(
+            1 for n in rust.walk(scope) if n.type == "identifier" and n.start_byte >= start and rust.text(source, n) == name
+        )
+        if mentions == count and not name.startswith("_"):
+            edits.append(Edit(ident.start_byte, ident.end_byte, f"_{name}".encode()))
+    return edits
 
 
 def _without_blank_line_left(source: bytes, edits: list[Edit]) -> list[Edit]:

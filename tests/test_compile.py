@@ -10,7 +10,6 @@ import pytest
 from tests.proof import FIX_SETS, TARGETS, check, copy_sample, migrate, samples
 
 pytestmark = pytest.mark.compile
-STD_ROUTE = "0.25"  # kept cells and std `get()` calls may leave a `py` unused there
 SAMPLES = samples()
 
 
@@ -35,5 +34,4 @@ def test_migrated_sample_compiles(sample, target, fixes, tmp_path):
     assert result.ok, _errors(result)
     leftover = result.deprecations()
     assert not leftover, "\n".join(d.line_text() for d in leftover)
-    if target != STD_ROUTE:  # on PyOnceLock targets the output is clean: no warning at all
-        assert not result.warnings, "\n".join(d.line_text() for d in result.warnings)
+    assert not result.warnings, "\n".join(d.line_text() for d in result.warnings)  # clean: no warning at all
