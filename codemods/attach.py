@@ -463,7 +463,7 @@ def _py_object_refs(names: _Names) -> _PyObjectRefs:
         if kind not in ("identifier", "type_identifier", "scoped_identifier", "scoped_type_identifier"):
             continue
         parent = node.parent
-        if parent is None or parent.type in ("token_tree", "token_tree_pattern"):
+        if parent is None or parent.type in rust.TOKEN_GROUPS:
             continue
         if kind in ("scoped_identifier", "scoped_type_identifier"):
             name = node.child_by_field_name("name")
@@ -605,7 +605,7 @@ def _token_tree_mentions(names: _Names, words: set[str]) -> list[Node]:
         for n in rust.walk(names.index.tree.root_node)
         if n.type == "identifier"
         and n.parent is not None
-        and n.parent.type in ("token_tree", "token_tree_pattern")
+        and n.parent.type in rust.TOKEN_GROUPS
         and names.text(n) in words
     ]
 

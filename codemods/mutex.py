@@ -527,7 +527,7 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
     }
     for node in rust.walk(scan.index.tree.root_node):
         kind = node.type
-        if kind == "token_tree":
+        if kind in rust.TOKEN_GROUPS:
             if any(a.type in ("attribute_item", "inner_attribute_item") for a in rust.ancestors(node)):
                 continue
             for tok in node.children:
@@ -866,7 +866,7 @@ def _guard_escapes(source: bytes, nodes: list[Node], name: str) -> str | None:
     """Why a bound guard is used as more than a place to read and write through (None: it is not)."""
     for root in nodes:
         for node in rust.walk(root):
-            if node.type == "token_tree":
+            if node.type in rust.TOKEN_GROUPS:
                 if any(t.type == "identifier" and rust.text(source, t) == name for t in node.children):
                     return f"the guard `{name}` is used inside a macro"
                 continue

@@ -44,7 +44,7 @@ CELL_METHODS = set(CELL_ARITY)
 
 _COMMENTS = ("line_comment", "block_comment")
 _NOT_EXPRESSION_PARENTS = {"scoped_identifier", "closure_parameters", "field_pattern", "macro_invocation",
-                           "enum_variant", "parameter", "shorthand_field_initializer", "token_tree"}
+                           "enum_variant", "parameter", "shorthand_field_initializer", *rust.TOKEN_GROUPS}
 # The associated functions that make a new cell.
 _CONSTRUCTORS = ("new", "default")
 # Constructors that only wrap a value: a cell built inside one still belongs to the outer place.
@@ -591,7 +591,7 @@ class _Builder:
             source = index.source
             for node in rust.walk(index.tree.root_node):
                 kind = node.type
-                if kind == "token_tree":
+                if kind in rust.TOKEN_GROUPS:
                     self._macro_tokens(path, node, binding_names)
                     continue
                 if rust.in_macro(node) is not None:

@@ -365,7 +365,7 @@ def find_refs(names: CrateNames, file: Path, item: tuple[str, ...], local_names:
         if kind == "macro_invocation" and macro_name(source, node) in ITEM_MACROS:
             _item_macro_refs(names, file, node, item, local_names, out)
             continue
-        if kind == "identifier" and node.parent is not None and node.parent.type in ("token_tree", "token_tree_pattern"):
+        if kind == "identifier" and node.parent is not None and node.parent.type in rust.TOKEN_GROUPS:
             if rust.text(source, node) in local_names and not inside_item_macro(source, node):
                 out.in_macros.append(node)
                 resolved = names.resolve(file, node, rust.text(source, node))

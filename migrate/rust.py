@@ -57,6 +57,10 @@ def ancestors(node: Node) -> Iterator[Node]:
         parent = parent.parent
 
 
+# Nodes whose children are raw tokens of a macro (`$( .. )*` repetitions included): no expressions.
+TOKEN_GROUPS = ("token_tree", "token_tree_pattern", "token_repetition", "token_repetition_pattern")
+
+
 def in_macro(node: Node) -> Node | None:
     """The macro invocation or macro_rules! definition node is inside, if any."""
     for a in ancestors(node):
