@@ -16,7 +16,9 @@ What it does
       `where` clause carry over, with the `T: Clone` bounds `derive` would have added. Tuple
       structs get `Self(self.0.clone_ref(py), self.1.clone())`.
     - `x.clone()` where the declarations say `x` is a `Py<_>`/`PyObject` (a parameter, a typed
-      local, a closure parameter, `self.field`, `other.field` of a known struct; `&Py<_>` too):
+      local, a closure parameter, `self.field`, `other.field` of a known struct; `&Py<_>` too, and
+      each item of a declared `Vec<Py<_>>` in `xs.iter().map(|x| ..)` (also `for_each`, `any`,
+      `all`, `filter_map`, `flat_map`, `find_map`) or `for x in xs.iter()`):
       it becomes `x.clone_ref(py)` when a `Python` token is in scope: a `py: Python<'_>`
       parameter, the parameter of a `Python::with_gil(|py| ..)`/`Python::attach(|py| ..)`
       closure, a `let py = obj.py();`, or else `slf.py()` for a `Bound`/`Borrowed`/`PyRef`/
@@ -628,6 +630,8 @@ def _expr_type(sv: Survey, source: bytes, expr: Node) -> tuple[str | None, Node 
             static = _static_type(source, expr, name)
             if static is not None:
                 return None, static, source
+        if binding is None and _iterated_py(sv, source, expr, name):
+            return PY, None, source
         return binding
     if kind == "field_expression":
         value = expr.child_by_field_name("value")
@@ -640,6 +644,41 @@ def _expr_type(sv: Survey, source: bytes, expr: Node) -> tuple[str | None, Node 
             return None
         return found[0], found[1], found[2]
     return None
+
+
+# Iterator adapters whose closure takes each item by value: over `&Py` items, `|o| o.clone()` clones a Py.
+_ITEM_BY_VALUE = {"map", "for_each", "filter_map", "flat_map", "find_map", "any", "all"}
+
+
+def _iterated_py(sv: Survey, source: bytes, use: Node, name: str) -> bool:
+    """`name` is each `&Py` of an iterator the declarations type: an untyped closure parameter of
+    `xs.iter().map(|o| ..)` or the pattern of `for o in xs.iter()`, with no `let` in between."""
+    for a in rust.ancestors(use):
+        if a.type == "block":
+            lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= use.start_byte]
+            if any(name in _pattern_names(source, let.child_by_field_name("pattern")) for let in lets):
+                return False
+        elif a.type == "closure_expression":
+            params = _closure_params(a)
+            if not any(name in _pattern_names(source, p) for p in params):
+                continue
+            if len(params) != 1 or params[0].type != "identifier":
+                return False
+            call = _enclosing_call(a)
+            function = call.child_by_field_name("function") if call is not None else None
+            if function is None or function.type != "field_expression":
+                return False
+            method = rust.text(source, function.child_by_field_name("field"))
+            return method in _ITEM_BY_VALUE and _expr_kind(sv, source, function.child_by_field_name("value")) == ITER
+        elif a.type == "for_expression":
+            pattern = a.child_by_field_name("pattern")
+            if name not in _pattern_names(source, pattern):
+                continue
+            value = a.child_by_field_name("value")
+            return pattern.type == "identifier" and value is not None and _expr_kind(sv, source, value) == ITER
+        elif a.type in ("function_item", "impl_item", "source_file"):
+            return False
+    return False
 
 
 def _unbound_locally(source: bytes, use: Node, name: str) -> bool:
