@@ -133,6 +133,11 @@ def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple
             reasons[ident] = f"{CELL} is a `static mut` cell (its take()/set() resets race): port it by hand"
     if not std:
         return reasons
+    for ident, decl in inv.by_ident.items():
+        alias = _type_named_otherwise(inv, decl)
+        if alias is not None:
+            reasons.setdefault(ident, f"its type is written `{alias}` (an alias?), which the std route cannot "
+                                      f"retarget; {TARGET_ADVICE}")
     for uses in inv.uses.values():
         for use in uses:
             if use.decl is None or use.in_macro:
@@ -144,6 +149,20 @@ def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple
     for ident, notes in inv.notes.items():
         reasons.setdefault(ident, f"{notes[0].message}, so its calls cannot be followed; {TARGET_ADVICE}")
     return reasons
+
+
+def _type_named_otherwise(inv: CellInventory, decl) -> str | None:
+    """The declared type of a cell, when it is written without naming the cell type (`static B: Slot`
+    after `type Slot = GILOnceCell<..>`): std's `OnceLock` would not reach it. None otherwise."""
+    if decl.kind == "payload":
+        return None  # a payload's node is its type, which names the cell
+    type_node = decl.node.child_by_field_name("type")
+    cells = inv.files.get(decl.path)
+    if type_node is None or cells is None:
+        return None
+    if any(type_node.start_byte <= ref.node.start_byte < type_node.end_byte for ref in cells.refs.refs):
+        return None
+    return " ".join(inv.names.index[decl.path].source[type_node.start_byte : type_node.end_byte].decode().split())
 
 
 def _groups(inv: CellInventory) -> dict[tuple, tuple]:
