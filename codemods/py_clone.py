@@ -85,6 +85,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate import features, rust
+from migrate.attributes import attributes_before, split_top
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, minimal_edit
 from migrate.names import glob_provides
@@ -316,16 +317,6 @@ class Survey:
         return [(p, s) for p in paths if p in self.files for s in self.files[p].sites]
 
 
-def _outer_attributes(item: Node) -> list[Node]:
-    attrs = []
-    node = item.prev_named_sibling
-    while node is not None and node.type in ("attribute_item",) + _COMMENTS:
-        if node.type == "attribute_item":
-            attrs.append(node)
-        node = node.prev_named_sibling
-    return list(reversed(attrs))
-
-
 def _attribute_parts(source: bytes, attr_item: Node) -> tuple[str, Node | None]:
     """(`derive`, its token tree) of `#[derive(..)]`."""
     attribute = next((c for c in attr_item.named_children if c.type == "attribute"), None)
@@ -338,13 +329,7 @@ def _attribute_parts(source: bytes, attr_item: Node) -> tuple[str, Node | None]:
 
 def _derive_items(source: bytes, tree: Node) -> list[list[Node]]:
     """The comma-separated items of a derive token tree, as token lists."""
-    items: list[list[Node]] = [[]]
-    for child in tree.children[1:-1]:
-        if child.type == ",":
-            items.append([])
-        elif child.type not in _COMMENTS:
-            items[-1].append(child)
-    return [i for i in items if i]
+    return [group for group in split_top(tree) if group]
 
 
 def _is_clone_item(source: bytes, tokens: list[Node]) -> bool:
@@ -480,7 +465,7 @@ class _Derive:
 def _derive_site(sv: Survey, source: bytes, item: Node) -> _Site | None:
     if rust.in_macro(item) is not None:
         return None
-    attrs = _outer_attributes(item)
+    attrs = attributes_before(item)
     derive = None
     cfg_attr_derive = None
     for attr in attrs:
@@ -1165,7 +1150,7 @@ def _derive_fix(ctx: Context, sv: Survey, fs: _FileSurvey, d: _Derive) -> None:
 
 
 def _struct_cfgs(source: bytes, struct: Node) -> list[str]:
-    return [rust.text(source, a) for a in _outer_attributes(struct) if _attribute_parts(source, a)[0] == "cfg"]
+    return [rust.text(source, a) for a in attributes_before(struct) if _attribute_parts(source, a)[0] == "cfg"]
 
 
 def _python_path(index: FileIndex, node: Node) -> str:
@@ -1218,7 +1203,7 @@ def _clone_fix(ctx: Context, c: _Clone, call: Node) -> None:
 def _in_pymethods(source: bytes, node: Node) -> bool:
     for a in rust.ancestors(node):
         if a.type == "impl_item":
-            return any("pymethods" in rust.text(source, attr) for attr in _outer_attributes(a))
+            return any("pymethods" in rust.text(source, attr) for attr in attributes_before(a))
     return False
 
 
