@@ -6,7 +6,6 @@ Everything here works on bytes and returns values; nothing touches the disk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -24,37 +23,143 @@ _MODULE_SCOPES = {"source_file", "declaration_list"}  # declaration_list only wh
 _DEFINITIONS = {"struct_item", "enum_item", "type_item", "union_item", "trait_item"}
 
 
-@lru_cache(maxsize=512)
+# Parse trees by the bytes they were parsed from: every codemod and every pass reuses the tree of
+# a file whose bytes have not changed. `clear_caches()` ends their lifetime (once per run).
+_TREES: dict[bytes, Tree] = {}
+
+
 def parse(source: bytes) -> Tree:
-    return _PARSER.parse(source)
+    tree = _TREES.get(source)
+    if tree is None:
+        tree = _TREES[source] = _PARSER.parse(source)
+    return tree
+
+
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What encloses a node, recorded by the one top-down sweep of its tree."""
+
+    parent: Node | None
+    macro: Node | None  # innermost macro invocation or macro_rules! definition around it
+    use: Node | None  # innermost use_declaration around it
+
+
+# Per node of every tree swept so far: what encloses it, and its position in its tree's preorder.
+# tree-sitter keeps no parent pointers (`Node.parent` searches down from the root, so a walk up
+# costs O(depth^2)); one sweep from the root makes these lookups O(1). Node keys keep their tree
+# alive, so a key is never reused by another tree while it is here.
+_AROUND: dict[Node, _Around] = {}
+_PREORDER: dict[Node, list[Node]] = {}  # root -> every node of its tree, in source order
+_POSITION: dict[Node, int] = {}  # node -> its index in its tree's preorder list
+
+_MACROS = ("macro_invocation", "macro_definition")
+
+
+def clear_caches() -> None:
+    """Forget every tree and sweep (the engine calls it when a run ends)."""
+    _TREES.clear()
+    _AROUND.clear()
+    _PREORDER.clear()
+    _POSITION.clear()
+
+
+def _sweep(root: Node) -> list[Node]:
+    """Index a whole tree in one top-down pass (a TreeCursor: no child lists are built)."""
+    nodes: list[Node] = []
+    cursor = root.walk()
+    stack: list[tuple[Node, Node | None, Node | None]] = []  # (node, macro, use) of the open ancestors
+    parent, macro, use = None, None, None
+    while True:
+        node = cursor.node
+        _AROUND[node] = _Around(parent, macro, use)
+        _POSITION[node] = len(nodes)
+        nodes.append(node)
+        if cursor.goto_first_child():
+            stack.append((parent, macro, use))
+            kind = node.type
+            parent = node
+            if kind in _MACROS:
+                macro = node
+            elif kind == "use_declaration":
+                use = node
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                _PREORDER[root] = nodes
+                return nodes
+            parent, macro, use = stack.pop()
 
 
 def text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8")
 
 
-def walk(node: Node) -> Iterator[Node]:
-    """All nodes below (and including) node, in source order."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
+def walk(node: Node) -> Iterator[Node] | list[Node]:
+    """All nodes below (and including) node, in source order.
+
+    The first walk of a whole tree sweeps it once; later walks of it, or of any node in it, are
+    slices of that sweep.
+    """
+    at = _POSITION.get(node)
+    if at is None:
+        if node.parent is not None:
+            return _walk_cursor(node)
+        nodes = _sweep(node)
+        return nodes
+    if at == 0:
+        return _PREORDER[node]
+    root = _root_of(node)
+    return _PREORDER[root][at : at + node.descendant_count]
+
+
+def _root_of(node: Node) -> Node:
+    around = _AROUND[node]
+    while around.parent is not None:
+        node = around.parent
+        around = _AROUND[node]
+    return node
+
+
+def _walk_cursor(node: Node) -> Iterator[Node]:
+    cursor = node.walk()
+    yield cursor.node
+    if not cursor.goto_first_child():
+        return
+    depth = 1
+    while True:
+        yield cursor.node
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while not cursor.goto_next_sibling():
+            cursor.goto_parent()
+            depth -= 1
+            if depth == 0:
+                return
 
 
 def error_count(tree: Tree) -> int:
-    return sum(1 for n in walk(tree.root_node) if n.is_error or n.is_missing)
+    if not tree.root_node.has_error:
+        return 0
+    return sum(1 for n in _walk_cursor(tree.root_node) if n.is_error or n.is_missing)
 
 
 def first_error(tree: Tree) -> Node | None:
-    return next((n for n in walk(tree.root_node) if n.is_error or n.is_missing), None)
+    if not tree.root_node.has_error:
+        return None
+    return next((n for n in _walk_cursor(tree.root_node) if n.is_error or n.is_missing), None)
+
+
+def parent_of(node: Node) -> Node | None:
+    around = _AROUND.get(node)
+    return around.parent if around is not None else node.parent
 
 
 def ancestors(node: Node) -> Iterator[Node]:
-    parent = node.parent
+    parent = parent_of(node)
     while parent is not None:
         yield parent
-        parent = parent.parent
+        parent = parent_of(parent)
 
 
 # Nodes whose children are raw tokens of a macro (`$( .. )*` repetitions included): no expressions.
@@ -63,13 +168,19 @@ TOKEN_GROUPS = ("token_tree", "token_tree_pattern", "token_repetition", "token_r
 
 def in_macro(node: Node) -> Node | None:
     """The macro invocation or macro_rules! definition node is inside, if any."""
+    around = _AROUND.get(node)
+    if around is not None:
+        return around.macro
     for a in ancestors(node):
-        if a.type in ("macro_invocation", "macro_definition"):
+        if a.type in _MACROS:
             return a
     return None
 
 
 def in_use_declaration(node: Node) -> bool:
+    around = _AROUND.get(node)
+    if around is not None:
+        return around.use is not None
     return any(a.type == "use_declaration" for a in ancestors(node))
 
 
