@@ -16,7 +16,7 @@ import libcst
 
 from migrate import rust
 from migrate.codemod import Codemod, Context, Snapshot
-from migrate.model import FileResult, Fix, Safety, apply_edits, line_col
+from migrate.model import FileResult, Fix, Safety, Step, apply_edits, line_col
 from migrate.project import Project
 from migrate.version import Version
 
@@ -182,7 +182,7 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
             dropped_in.append((path, dropped[0].message))
         if new != current[path]:
             edited[path] = (current[path], len(result.applied), len(result.steps))
-            result.steps.append((codemod.info.id, current[path], new))
+            result.steps.append(Step(codemod.info.id, current[path], new, tuple(e for f in applied for e in f.edits)))
             result.applied.extend(applied)
             current[path] = new
     if dropped_in:

@@ -68,7 +68,7 @@ class FileResult:
     skipped: list[str] = field(default_factory=list)  # edits a codemod dropped, with the reason
     input_error: str | None = None  # why the file could not be worked on at all (bad input)
     failures: list[str] = field(default_factory=list)  # a codemod that crashed on this file (a bug of ours)
-    steps: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # (codemod, bytes before, after) per change
+    steps: list["Step"] = field(default_factory=list)  # one per codemod that changed the file, in order
 
     @property
     def changed(self) -> bool:
@@ -80,16 +80,110 @@ class FileResult:
     def attribute(self, removed: list[bytes], added: list[bytes]) -> list[str]:
         """The codemods whose own steps removed or added any of these lines (for a diff hunk)."""
         found = []
-        for codemod, before, after in self.steps:
-            old, new = set(before.splitlines()), set(after.splitlines())
-            mine_removed = old - new
-            mine_added = new - old
+        for step in self.steps:
+            mine_removed, mine_added = step.line_changes()
             if any(line.rstrip(b"\r\n") in mine_removed for line in removed) or any(
                 line.rstrip(b"\r\n") in mine_added for line in added
             ):
-                if codemod not in found:
-                    found.append(codemod)
+                if step.codemod not in found:
+                    found.append(step.codemod)
         return found
+
+    def changed_spans(self) -> list[tuple[int, int, int, int]] | None:
+        """Where the file changed, as (start, end) byte spans of `before` and of `after` that
+        cover every edit of every step, widened to whole lines; outside them the two are the
+        same bytes. None when the steps do not account for the change (then diff whole files)."""
+        spans: list[tuple[int, int]] = []
+        for index, step in enumerate(self.steps):
+            for edit in step.edits:
+                start, end = edit.start, edit.end
+                for earlier in reversed(self.steps[:index]):
+                    start, end = _map_back(earlier.edits, start, end)
+                spans.append((start, end))
+        if not spans:
+            return None
+        merged = _merge_lines(self.before, spans)
+        out = []
+        for start, end in merged:
+            new_start, new_end = start, end
+            for step in self.steps:
+                new_start, new_end = _map_forward(step.edits, new_start, new_end)
+            out.append((start, end, new_start, new_end))
+        if apply_edits(self.before, [Edit(a, b, self.after[c:d]) for a, b, c, d in out]) != self.after:
+            return None
+        if not all(_at_line_start(self.after, c) and _at_line_start(self.after, d) for _, _, c, d in out):
+            return None
+        return out
+
+
+@dataclass
+class Step:
+    """One codemod's change to a file: the bytes before and after, and the edits between them."""
+
+    codemod: str
+    before: bytes
+    after: bytes
+    edits: tuple[Edit, ...]
+    _lines: tuple[set[bytes], set[bytes]] | None = None
+
+    def line_changes(self) -> tuple[set[bytes], set[bytes]]:
+        """(lines only before, lines only after) this step, computed once."""
+        if self._lines is None:
+            old, new = set(self.before.splitlines()), set(self.after.splitlines())
+            self._lines = (old - new, new - old)
+        return self._lines
+
+
+def _map_back(edits: tuple[Edit, ...], start: int, end: int) -> tuple[int, int]:
+    """A span of the bytes after `edits` -> the span of the bytes before them that it came from
+    (a span that touches an edit's output takes in that edit's whole input)."""
+    shift = 0
+    new_start, new_end = None, None
+    for edit in sorted(edits):
+        out_start = edit.start + shift
+        out_end = out_start + len(edit.replacement)
+        if new_start is None and start < out_start:
+            new_start = start - shift
+        if new_start is None and start <= out_end:
+            new_start = edit.start
+        if new_end is None and end < out_start:
+            new_end = end - shift
+        if new_end is None and end <= out_end:
+            new_end = edit.end
+        shift += len(edit.replacement) - (edit.end - edit.start)
+    return (start - shift if new_start is None else new_start), (end - shift if new_end is None else new_end)
+
+
+def _map_forward(edits: tuple[Edit, ...], start: int, end: int) -> tuple[int, int]:
+    """A span of the bytes before `edits` that holds every edit it touches -> the same span after them."""
+    shift = 0
+    new_start, new_end = None, None
+    for edit in sorted(edits):
+        if new_start is None and start <= edit.start:
+            new_start = start + shift
+        if new_end is None and end < edit.end:
+            new_end = end + shift
+        shift += len(edit.replacement) - (edit.end - edit.start)
+    return (start + shift if new_start is None else new_start), (end + shift if new_end is None else new_end)
+
+
+def _at_line_start(data: bytes, offset: int) -> bool:
+    return offset in (0, len(data)) or data[offset - 1 : offset] == b"\n"
+
+
+def _merge_lines(data: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans widened to whole lines (with the line after an insertion at a line start), merged
+    where they touch."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", max(end - 1, start) if end > start else end)
+        end = len(data) if line_end == -1 else line_end + 1
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def apply_edits(source: bytes, edits: list[Edit] | tuple[Edit, ...]) -> bytes:

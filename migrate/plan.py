@@ -54,7 +54,7 @@ def plan_lines(result: RunResult, target: Version) -> list[str]:
     out = []
     for crate in project.pyo3_crates():
         mine = [f for f in result.files if _owned(project, crate, f.path)]
-        changed_by = Counter(codemod for f in mine for codemod in {step[0] for step in f.steps})
+        changed_by = Counter(codemod for f in mine for codemod in {step.codemod for step in f.steps})
         found_by = Counter(finding.codemod for f in mine for finding in f.findings)
         held_by = Counter(fix.codemod for f in mine for fix in f.held_back)
         start = crate.pyo3_version

@@ -29,7 +29,7 @@ def diff_text(result: RunResult) -> bytes:
     for f in result.changed:
         shown = result.display_path(f.path)
         chunks.append(f"# pyo3-migrate: {shown.as_posix()}: {', '.join(f.codemods())}\n".encode())
-        chunks.append(unified_diff(shown, f.before, f.after, label=_hunk_label(f)))
+        chunks.append(unified_diff(shown, f.before, f.after, label=_hunk_label(f), spans=f.changed_spans()))
     return b"".join(chunks)
 
 

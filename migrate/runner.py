@@ -37,7 +37,8 @@ class RunResult:
         wrote them, else the original ones."""
         if f.path in self.written or not f.changed:
             return list(f.findings)
-        return [replace(x, line=map_line(f.before, f.after, x.line)) for x in f.findings]
+        spans = f.changed_spans()
+        return [replace(x, line=map_line(f.before, f.after, x.line, spans)) for x in f.findings]
 
     def display_path(self, path: Path) -> Path:
         """path as the user should see it: relative to the current directory when the project is

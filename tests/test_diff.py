@@ -46,3 +46,27 @@ def test_findings_map_back_to_the_file_on_disk():
     after = b"a\nX\nY\nZ\nc\nd\n"  # b became three lines
     assert [map_line(before, after, n) for n in (1, 2, 4, 5, 6)] == [1, 2, 2, 3, 4]
     assert map_line(before, before, 3) == 3
+
+
+def _changed_fixture_files():
+    from tests.fixture_cases import discover_cases, run_case
+
+    for case in discover_cases():
+        if case.changes:
+            for result in run_case(case):
+                if result.changed:
+                    yield pytest.param(result, id=f"{case.id}:{result.path}")
+
+
+@pytest.mark.parametrize("result", list(_changed_fixture_files()))
+def test_diff_of_the_changed_spans_is_the_whole_file_diff(result):
+    """The diff matches lines only where the engine's edits landed; on every fixture its bytes
+    and its line mapping are those of a whole-file match."""
+    spans = result.changed_spans()
+    assert spans is not None, "the steps' edits do not account for the change"
+    path = Path("src/lib.rs")
+    assert unified_diff(path, result.before, result.after, spans=spans) == unified_diff(path, result.before, result.after)
+    lines = result.after.count(b"\n") + 1
+    assert [map_line(result.before, result.after, n, spans) for n in range(1, lines + 1)] == [
+        map_line(result.before, result.after, n) for n in range(1, lines + 1)
+    ]
