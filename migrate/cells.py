@@ -457,9 +457,9 @@ def same_node(root: Node, node: Node) -> Node | None:
 class _Builder:
     """Builds a CellInventory in three sweeps: declarations, then references, then flows in."""
 
-    def __init__(self, snapshot: Snapshot, item: tuple[str, ...]):
+    def __init__(self, names: CrateNames, item: tuple[str, ...]):
         self.item = item
-        self.names = CrateNames.of_snapshot(snapshot)
+        self.names = names
         self.inv = CellInventory(item, names=self.names)
         self.by_node: dict[tuple[Path, int], tuple] = {}  # declaring node -> ident
         self.by_owner: dict[tuple[str | None, str], list[tuple]] = {}  # (owner, key) -> idents of fields/payloads
@@ -903,10 +903,20 @@ def _method_call_on(place: Node) -> Node | None:
 
 
 
+_INVENTORIES: dict[tuple, CellInventory] = rust.run_cache()
+
+
 def build_inventory(snapshot: Snapshot, item: tuple[str, ...]) -> CellInventory:
-    builder = _Builder(snapshot, item)
-    builder.declarations()
-    builder.references()
-    builder.flows_in()
-    return builder.inv
+    """Every cell of PyO3's `item` in the snapshot and every use of it (read-only: one inventory
+    per item and name table is shared by the codemods and passes that ask for it)."""
+    names = CrateNames.of_snapshot(snapshot)
+    key = (item, id(names))  # the table is cached for the run, so its id names its files and bytes
+    inventory = _INVENTORIES.get(key)
+    if inventory is None:
+        builder = _Builder(names, item)
+        builder.declarations()
+        builder.references()
+        builder.flows_in()
+        inventory = _INVENTORIES[key] = builder.inv
+    return inventory
 

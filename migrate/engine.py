@@ -135,6 +135,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     for path, result in results.items():
         result.after = current[path]
         result.findings = _dedupe(final_findings.get(path, []))
+    rust.clear_caches()  # trees and facts of this run's bytes: the results hold none of them
     return [results[p] for p in sorted(results)]
 
 

@@ -23,6 +23,8 @@ from tree_sitter import Node
 from migrate import rust
 from migrate.rust import FileIndex, UseLeaf
 
+_TABLES: dict[tuple, "CrateNames"] = rust.run_cache()
+
 # What a glob import of these modules brings in (only the names our codemods care about).
 _GLOB_ITEMS = {
     ("pyo3", "sync"): {"GILOnceCell", "GILProtected", "PyOnceLock", "OnceLockExt", "OnceExt", "MutexExt", "RwLockExt"},
@@ -96,23 +98,37 @@ class Resolved:
 
 
 class CrateNames:
-    """Name resolution across the files of a project (pure: built from a snapshot's bytes)."""
+    """Name resolution across the files of a project (pure: built from a snapshot's bytes).
+
+    Lookups are memoized: a name in a module resolves once, however many glob re-export chains
+    lead to it. A lookup that meets itself again (a glob cycle) answers None there, and what was
+    computed under such a cut is not memoized, as its answer depends on where the walk began.
+    """
 
     def __init__(self, contents: dict[Path, bytes], crate_dirs: dict[Path, Path]):
         self.index: dict[Path, FileIndex] = {p: FileIndex.build(contents[p]) for p in crate_dirs}
         self.modules: dict[tuple[str, tuple[str, ...]], Module] = {}
         self._module_of_scope: dict[tuple[Path, int], Module] = {}
+        self._memo: dict[tuple, Resolved | None] = {}
+        self._active: set[tuple] = set()  # lookups under way (a glob cycle meets one again)
+        self._cuts = 0  # how many times a cycle was cut so far
         for path, crate_dir in crate_dirs.items():
             crate, mod_path = module_path_of(path, crate_dir)
             self._add_module(Module(crate, mod_path, path, self.index[path].tree.root_node))
 
     @classmethod
     def of_snapshot(cls, snapshot) -> "CrateNames":
+        """The names of a snapshot's Rust files: one table per distinct set of files and bytes,
+        shared by every codemod (and pass) that sees the same ones."""
         crate_dirs = {}
         for crate in snapshot.project.crates:
             for path in snapshot.rust_files(crate):
                 crate_dirs[path] = crate.directory
-        return cls(snapshot.contents, crate_dirs)
+        key = tuple((path, crate_dirs[path], snapshot.contents[path]) for path in sorted(crate_dirs))
+        names = _TABLES.get(key)
+        if names is None:
+            names = _TABLES[key] = cls(snapshot.contents, crate_dirs)
+        return names
 
     def _add_module(self, module: Module) -> None:
         self.modules.setdefault((module.crate, module.path), module)
@@ -239,11 +255,24 @@ class CrateNames:
         return replace(found, chain=((file, leaf),) + found.chain)
 
     def _lookup(self, module: Module, name: str, namespace: str, seen: frozenset) -> Resolved | None:
-        """`name` in a module's own scope: its imports, its items, then its globs."""
+        """`name` in a module's own scope: its imports, its items, then its globs (memoized)."""
         key = (module.crate, module.path, name, namespace)
-        if key in seen:
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._active:
+            self._cuts += 1
             return None
-        seen = seen | {key}
+        self._active.add(key)
+        cuts = self._cuts
+        try:
+            found = self._lookup_uncached(module, name, namespace, seen)
+        finally:
+            self._active.discard(key)
+        if self._cuts == cuts:
+            self._memo[key] = found
+        return found
+
+    def _lookup_uncached(self, module: Module, name: str, namespace: str, seen: frozenset) -> Resolved | None:
         index = self.index[module.file]
         leaves = index.uses.get(module.scope.id, [])
         for leaf in leaves:

@@ -55,12 +55,21 @@ _POSITION: dict[Node, int] = {}  # node -> its index in its tree's preorder list
 _MACROS = ("macro_invocation", "macro_definition")
 
 
+# Other run-scoped caches of facts derived from bytes (file indexes, name tables, inventories).
+_RUN_CACHES: list[dict] = [_TREES, _AROUND, _PREORDER, _POSITION]
+
+
+def run_cache() -> dict:
+    """A dict that lives as long as the run's trees: for facts keyed by the bytes they come from."""
+    cache: dict = {}
+    _RUN_CACHES.append(cache)
+    return cache
+
+
 def clear_caches() -> None:
-    """Forget every tree and sweep (the engine calls it when a run ends)."""
-    _TREES.clear()
-    _AROUND.clear()
-    _PREORDER.clear()
-    _POSITION.clear()
+    """Forget every tree, sweep and derived fact (the engine calls it when a run ends)."""
+    for cache in _RUN_CACHES:
+        cache.clear()
 
 
 def _sweep(root: Node) -> list[Node]:
@@ -299,6 +308,9 @@ def use_leaves(source: bytes, declaration: Node) -> list[UseLeaf]:
     return list(_expand(source, arg, (), declaration)) if arg is not None else []
 
 
+_FILE_INDEXES: dict[bytes, "FileIndex"] = run_cache()
+
+
 @dataclass
 class FileIndex:
     """The `use` leaves and local type definitions of one file, by scope, for name resolution."""
@@ -310,7 +322,14 @@ class FileIndex:
 
     @classmethod
     def build(cls, source: bytes, tree: Tree | None = None) -> "FileIndex":
-        tree = tree or parse(source)
+        """The index of source (one per distinct bytes in a run; `tree` must be parse(source))."""
+        index = _FILE_INDEXES.get(source)
+        if index is None:
+            index = _FILE_INDEXES[source] = cls._build(source, parse(source))
+        return index
+
+    @classmethod
+    def _build(cls, source: bytes, tree: Tree) -> "FileIndex":
         uses: dict[int, list[UseLeaf]] = {}
         definitions: dict[int, set[str]] = {}
         for node in walk(tree.root_node):

@@ -397,7 +397,8 @@ def lock_text(names: list[str]) -> str:
 
 def single_project(root: Path, lib_rs: str) -> None:
     write(root / "Cargo.toml", f'[package]\nname = "single"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                               f'[lib]\ncrate-type = ["cdylib"]\n\n[dependencies]\npyo3 = "{PYO3}"\n')
+                               f'[lib]\ncrate-type = ["cdylib"]\n\n[dependencies]\n'
+                               f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n')
     write(root / "Cargo.lock", lock_text(["single"]))
     write(root / "src/lib.rs", lib_rs)
 
@@ -408,7 +409,7 @@ def crate_manifest(name: str, pyo3: bool, style: int, deps: list[str], cdylib: b
         text += '\n[lib]\nname = "_core"\ncrate-type = ["cdylib", "rlib"]\n'
     text += "\n[dependencies]\n"
     if pyo3:
-        text += ['pyo3 = { workspace = true }\n', 'pyo3 = { workspace = true, features = ["py-clone"] }\n',
+        text += ['pyo3 = { workspace = true, features = ["py-clone"] }\n', 'pyo3 = { workspace = true }\n',
                  f'pyo3 = "{PYO3}"\n', f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n'][style % 4]
     return text + "".join(f'{d} = {{ path = "../{d}" }}\n' for d in deps)
 
