@@ -72,6 +72,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#rename-of-pythonwith_gil-pythonallow_threads-and-pyo3prepare_freethreaded_python",
     docs=__doc__.strip(),
+    triggers=("with_gil", "allow_threads", "assume_gil", "prepare_freethreaded_python", "PyObject"),
 )
 
 # Associated functions (and the `allow_threads` method, when written `Python::allow_threads(py, f)`).
@@ -90,7 +91,7 @@ PY_OBJECT = "PyObject"
 PY_OBJECT_PATHS = {("pyo3", "PyObject"), ("pyo3", "prelude", "PyObject")}
 _COMMENTS = ("line_comment", "block_comment")
 _UNBOUND = object()
-_TRIGGERS = (b"with_gil", b"allow_threads", b"assume_gil", PREPARE.encode(), PY_OBJECT.encode())
+_TRIGGERS = tuple(word.encode() for word in INFO.triggers)
 
 
 @dataclass

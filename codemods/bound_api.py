@@ -60,6 +60,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#gil-refs-feature-removed",
     docs=__doc__.strip(),
+    triggers=("_bound",),
 )
 
 # Type -> its `_bound` associated functions and their 0.23 names, where the signature stayed

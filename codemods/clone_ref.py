@@ -79,6 +79,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#replacement-of-giloncecell-with-pyoncelock",
     docs=__doc__.strip(),
+    triggers=("GILOnceCell", "PyOnceLock"),
 )
 
 _RESULT_SUFFIXES = {"ok", "unwrap", "expect"}

@@ -52,6 +52,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
+    triggers=("pyclass",),
 )
 
 OPTION = "from_py_object"

@@ -104,6 +104,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#replacement-of-giloncecell-with-pyoncelock",
     docs=__doc__.strip(),
     stages=(V0_26,),  # std OnceLock + OnceLockExt below, PyOnceLock from here
+    triggers=("OnceLock", "OnceCell", "Lazy"),
 )
 
 STD_ONCE_LOCK = ("std", "sync", "OnceLock")

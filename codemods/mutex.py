@@ -101,6 +101,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#deprecation-of-gilprotected",
     docs=__doc__.strip(),
     stages=(V0_24,),  # below 0.24 it only reports
+    triggers=("GILProtected",),
 )
 
 EDITS_FROM = V0_24

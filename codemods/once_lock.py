@@ -73,6 +73,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#replacement-of-giloncecell-with-pyoncelock",
     docs=__doc__.strip(),
     stages=(V0_26,),  # std OnceLock below, PyOnceLock from here
+    triggers=("GILOnceCell",),
 )
 
 NO_STD_EQUIVALENT = {

@@ -104,6 +104,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#pyclone-is-now-gated-behind-the-py-clone-feature",
     docs=__doc__.strip(),
+    triggers=("clone", "Clone"),
 )
 
 _COMMENTS = ("line_comment", "block_comment")

@@ -33,6 +33,10 @@ class CodemodInfo:
     guide: str  # the section of PyO3's migration guide this follows
     docs: str  # the module docstring: what it does, an example, why it is (un)safe
     stages: tuple[Version, ...] = ()  # later releases from which its output changes (for `plan`)
+    # Words without which it has nothing to do: a crate none of whose Rust files contains one is
+    # not shown to it at all (no parse, no scan). Empty: it always runs. Every name it acts on
+    # must be here, aliases included (an alias is declared with the original name, in the crate).
+    triggers: tuple[str, ...] = ()
 
     def acts_at(self, target: Version) -> Version:
         """The release whose API its output uses for this target."""
@@ -40,6 +44,9 @@ class CodemodInfo:
 
     def applies(self, target: Version) -> bool:
         return target >= self.min_target and (self.max_target is None or target < self.max_target)
+
+    def triggered_by(self, source: bytes) -> bool:
+        return not self.triggers or any(word.encode() in source for word in self.triggers)
 
     def wants(self, path: Path) -> bool:
         if self.language == "rust":
@@ -58,6 +65,11 @@ class Snapshot:
     target_for: Callable[[Path], Version | None]
     broken: set[Path] = field(default_factory=set)  # files skipped for bad input
     options: object = None  # the run's engine.Options (what the user opted in to)
+    full_project: Project | None = None  # the whole project, when `project` shows only some crates
+
+    def __post_init__(self) -> None:
+        if self.full_project is None:
+            self.full_project = self.project
 
     def rust_files(self, crate: Crate | None = None) -> list[Path]:
         files = crate.rust_files if crate else [f for c in self.project.crates for f in c.rust_files]

@@ -9,13 +9,13 @@ bytes and says so. Passes repeat until nothing changes (or the cap is hit).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import libcst
 
 from migrate import rust
-from migrate.codemod import Codemod, Context, Snapshot
+from migrate.codemod import Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import FileResult, Fix, Safety, Step, apply_edits, line_col
 from migrate.project import Project
 from migrate.version import Version
@@ -128,7 +128,10 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
             result.held_back.clear()  # each pass makes them again, on its own bytes: the last pass's count
         changed = False
         for codemod in codemods:
-            snapshot = Snapshot(project, current, target_for, broken, options)
+            shown = _shown_to(codemod.info, project, current)
+            if not shown.crates and codemod.info.triggers:
+                continue
+            snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project)
             changed |= _run_codemod(codemod, snapshot, results, final_findings, options)
         if not changed:
             break
@@ -137,6 +140,25 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
         result.findings = _dedupe(final_findings.get(path, []))
     rust.clear_caches()  # trees and facts of this run's bytes: the results hold none of them
     return [results[p] for p in sorted(results)]
+
+
+_TRIGGERED: dict[tuple[tuple[str, ...], bytes], bool] = rust.run_cache()
+
+
+def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) -> Project:
+    """The project as a codemod sees it: without the crates where none of its trigger words
+    appears, whose files it then never parses."""
+    if not info.triggers:
+        return project
+
+    def triggered(source: bytes) -> bool:
+        key = (info.triggers, source)
+        if key not in _TRIGGERED:
+            _TRIGGERED[key] = info.triggered_by(source)
+        return _TRIGGERED[key]
+
+    crates = [c for c in project.crates if any(triggered(contents[f]) for f in c.rust_files if f in contents)]
+    return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
 
 def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, options: Options) -> bool:
@@ -158,8 +180,9 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         return False
     edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
     dropped_in: list[tuple[Path, str]] = []
+    shown = None if snapshot.project is snapshot.full_project else {f for c in snapshot.project.crates for f in c.rust_files}
     for path in sorted(current):
-        if path in snapshot.broken or not codemod.info.wants(path):
+        if path in snapshot.broken or not codemod.info.wants(path) or (shown is not None and path not in shown):
             continue
         target = snapshot.target_for(path)
         if target is None or not codemod.info.applies(target):

@@ -58,15 +58,23 @@ class Project:
     python: list[PythonPackage]
     python_files: list[Path]
     manifests: list[Path]  # every Cargo.toml and pyproject.toml the tool may edit
+    _owner_by_dir: tuple[list[Crate], dict[Path, Crate]] | None = field(default=None, repr=False, compare=False)
 
     def crate_of(self, path: Path) -> Crate | None:
-        best = None
-        for crate in self.crates:
-            if path.is_relative_to(crate.directory) and (
-                best is None or len(crate.directory.parts) > len(best.directory.parts)
-            ):
-                best = crate
-        return best
+        """The innermost crate whose directory holds path (looked up by directory, memoized)."""
+        owners = self._owners()
+        for directory in (path, *path.parents):
+            if directory in owners:
+                return owners[directory]
+        return None
+
+    def _owners(self) -> dict[Path, Crate]:
+        if self._owner_by_dir is None or self._owner_by_dir[0] is not self.crates:
+            by_dir: dict[Path, Crate] = {}
+            for crate in sorted(self.crates, key=lambda c: -len(c.directory.parts)):
+                by_dir.setdefault(crate.directory, crate)
+            self._owner_by_dir = (self.crates, by_dir)
+        return self._owner_by_dir[1]
 
     def pyo3_crates(self) -> list[Crate]:
         return [c for c in self.crates if c.requirement is not None]

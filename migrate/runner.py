@@ -49,9 +49,18 @@ class RunResult:
             return path
 
 
-def _read_inputs(root: Path, project: Project, errors: list[str]) -> dict[Path, bytes]:
+def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
+    """The files that can matter: the Rust files of crates that depend on pyo3, the manifests,
+    and Python files only when a codemod reads Python."""
+    wanted = [f for c in project.pyo3_crates() for f in c.rust_files] + project.manifests
+    if any(c.info.language == "python" for c in codemods):
+        wanted += project.python_files
+    return wanted
+
+
+def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: list[str]) -> dict[Path, bytes]:
     contents: dict[Path, bytes] = {}
-    wanted = [f for c in project.crates for f in c.rust_files] + project.manifests + project.python_files
+    wanted = _inputs(project, codemods)
     for rel in sorted(set(wanted)):
         absolute = root / rel
         if absolute.is_symlink():
@@ -81,7 +90,7 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options) -
     if not project.pyo3_crates():
         result.errors.append(f"{path}: no crate depending on pyo3 found")
         return result
-    contents = _read_inputs(root, project, result.errors)
+    contents = _read_inputs(root, project, codemods, result.errors)
     result.files = engine.run(project, contents, codemods, options)
     for f in result.files:
         if f.input_error is not None:
