@@ -117,15 +117,18 @@ def _requirement(entry: object) -> tuple[str | None, list[str], bool]:
     return None, [], False
 
 
-def _locked_pyo3(lock_path: Path) -> Version | None:
-    if not lock_path.is_file():
-        return None
-    versions = [
-        Version.parse(pkg["version"])
-        for pkg in _read_toml(lock_path).get("package", [])
-        if pkg.get("name") == "pyo3"
-    ]
-    return min(versions) if versions else None
+def _locked_pyo3(lock_path: Path, seen: dict[Path, Version | None]) -> Version | None:
+    """The lowest pyo3 a Cargo.lock pins (each lock file read once: a workspace shares one)."""
+    if lock_path not in seen:
+        seen[lock_path] = None
+        if lock_path.is_file():
+            versions = [
+                Version.parse(pkg["version"])
+                for pkg in _read_toml(lock_path).get("package", [])
+                if pkg.get("name") == "pyo3"
+            ]
+            seen[lock_path] = min(versions) if versions else None
+    return seen[lock_path]
 
 
 def _workspace_root(manifest_path: Path, manifests: dict[Path, dict]) -> Path | None:
@@ -143,6 +146,7 @@ def discover(root: Path) -> Project:
     cargo_paths = [f for f in files if f.name == "Cargo.toml"]
     manifests = {p: _read_toml(p) for p in cargo_paths}
     crates: list[Crate] = []
+    locks: dict[Path, Version | None] = {}
     for path, manifest in manifests.items():
         if "package" not in manifest:
             continue  # a virtual workspace manifest
@@ -156,7 +160,7 @@ def discover(root: Path) -> Project:
             requirement, requirement_manifest = ws_req, workspace
             features = ws_features + features
         lock_dir = (workspace or path).parent
-        locked = _locked_pyo3(lock_dir / "Cargo.lock")
+        locked = _locked_pyo3(lock_dir / "Cargo.lock", locks)
         if locked is not None and requirement and not same_line(locked, Version.parse(requirement)):
             locked = None  # a stale lock: the manifest asks for another release line
         crates.append(

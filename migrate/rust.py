@@ -35,13 +35,10 @@ def parse(source: bytes) -> Tree:
     return tree
 
 
-@dataclass(frozen=True, slots=True)
-class _Around:
-    """What encloses a node, recorded by the one top-down sweep of its tree."""
-
-    parent: Node | None
-    macro: Node | None  # innermost macro invocation or macro_rules! definition around it
-    use: Node | None  # innermost use_declaration around it
+# What encloses a node, recorded by the one top-down sweep of its tree: (parent, innermost macro
+# invocation or macro_rules! definition around it, innermost use_declaration around it). The
+# children of one node share one tuple.
+_Around = tuple  # (Node | None, Node | None, Node | None)
 
 
 # Per node of every tree swept so far: what encloses it, and its position in its tree's preorder.
@@ -75,28 +72,32 @@ def clear_caches() -> None:
 def _sweep(root: Node) -> list[Node]:
     """Index a whole tree in one top-down pass (a TreeCursor: no child lists are built)."""
     nodes: list[Node] = []
+    append = nodes.append
+    around_of = _AROUND
+    position = _POSITION
     cursor = root.walk()
-    stack: list[tuple[Node, Node | None, Node | None]] = []  # (node, macro, use) of the open ancestors
-    parent, macro, use = None, None, None
+    stack: list[_Around] = []  # what encloses each open ancestor's children
+    around: _Around = (None, None, None)
     while True:
         node = cursor.node
-        _AROUND[node] = _Around(parent, macro, use)
-        _POSITION[node] = len(nodes)
-        nodes.append(node)
+        around_of[node] = around
+        position[node] = len(nodes)
+        append(node)
         if cursor.goto_first_child():
-            stack.append((parent, macro, use))
+            stack.append(around)
             kind = node.type
-            parent = node
             if kind in _MACROS:
-                macro = node
+                around = (node, node, around[2])
             elif kind == "use_declaration":
-                use = node
+                around = (node, around[1], node)
+            else:
+                around = (node, around[1], around[2])
             continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 _PREORDER[root] = nodes
                 return nodes
-            parent, macro, use = stack.pop()
+            around = stack.pop()
 
 
 def text(source: bytes, node: Node) -> str:
@@ -122,10 +123,9 @@ def walk(node: Node) -> Iterator[Node] | list[Node]:
 
 
 def _root_of(node: Node) -> Node:
-    around = _AROUND[node]
-    while around.parent is not None:
-        node = around.parent
-        around = _AROUND[node]
+    parent = _AROUND[node][0]
+    while parent is not None:
+        node, parent = parent, _AROUND[parent][0]
     return node
 
 
@@ -161,7 +161,7 @@ def first_error(tree: Tree) -> Node | None:
 
 def parent_of(node: Node) -> Node | None:
     around = _AROUND.get(node)
-    return around.parent if around is not None else node.parent
+    return around[0] if around is not None else node.parent
 
 
 def ancestors(node: Node) -> Iterator[Node]:
@@ -179,7 +179,7 @@ def in_macro(node: Node) -> Node | None:
     """The macro invocation or macro_rules! definition node is inside, if any."""
     around = _AROUND.get(node)
     if around is not None:
-        return around.macro
+        return around[1]
     for a in ancestors(node):
         if a.type in _MACROS:
             return a
@@ -189,7 +189,7 @@ def in_macro(node: Node) -> Node | None:
 def in_use_declaration(node: Node) -> bool:
     around = _AROUND.get(node)
     if around is not None:
-        return around.use is not None
+        return around[2] is not None
     return any(a.type == "use_declaration" for a in ancestors(node))
 
 
