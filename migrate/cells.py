@@ -471,7 +471,7 @@ class _Builder:
     # -- sweep 1: declarations
     def declarations(self) -> None:
         local_names = item_names(self.names, self.item)
-        for path in self.names.index:
+        for path in self.names.files_with(local_names):  # the others cannot name the item
             index = self.names.index[path]
             refs = find_refs(self.names, path, self.item, local_names)
             cells = FileCells(index, refs, {})
@@ -492,7 +492,8 @@ class _Builder:
                     continue
                 ident = self._declare(path, ref, site)
                 cells.ref_decl[ref.span[0]] = ident
-        for path, index in self.names.index.items():
+        for path in self.names.files_with(self.field_keys):  # only a cell field's name can matter
+            index = self.names.index[path]
             for node in rust.walk(index.tree.root_node):
                 if node.type == "field_declaration":
                     name = node.child_by_field_name("name")
@@ -587,8 +588,10 @@ class _Builder:
     def references(self) -> None:
         value_keys = {d.key for ds in self.inv.decls.values() for d in ds if d.kind in ("static", "local", "param")}
         binding_names = self._pattern_binding_names() | value_keys
-        for path, index in self.names.index.items():
+        for path in self.names.files_with(binding_names | self.field_keys):  # the names a cell goes by
+            index = self.names.index[path]
             source = index.source
+            self.inv.files.setdefault(path, FileCells(index, FileRefs(), {}))  # a file that uses cells
             for node in rust.walk(index.tree.root_node):
                 kind = node.type
                 if kind in rust.TOKEN_GROUPS:
@@ -613,7 +616,8 @@ class _Builder:
     def _pattern_binding_names(self) -> set[str]:
         found = set()
         owners = {owner for owner, _ in self.by_owner}
-        for path, index in self.names.index.items():
+        for path in self.names.files_with(owner for owner in owners if owner):
+            index = self.names.index[path]
             for node in rust.walk(index.tree.root_node):
                 if node.type in ("tuple_struct_pattern", "struct_pattern"):
                     type_node = node.child_by_field_name("type")
@@ -800,7 +804,10 @@ class _Builder:
                 value = decl.node.child_by_field_name("value")
                 if value is not None and not self._follows(decl.path, value):
                     self._cannot_follow(decl.ident, decl.path, value)
-        for path, index in self.names.index.items():
+        # a field initialiser names its field, a payload its owner, an argument its function
+        words = {key for _, key in self.by_owner if not key.isdigit()} | {owner for owner, _ in self.by_owner if owner}
+        for path in self.names.files_with(words | set(self.params_by_function)):
+            index = self.names.index[path]
             for node in rust.walk(index.tree.root_node):
                 if node.type == "field_initializer":
                     self._field_value(path, node)
@@ -877,7 +884,8 @@ class _Builder:
             type_path = function.child_by_field_name("path")
             if name not in _CONSTRUCTORS or type_path is None:
                 return False
-            ref_starts = {r.span[0] for r in self.inv.files[path].refs.refs}
+            cells = self.inv.files.get(path)
+            ref_starts = {r.span[0] for r in cells.refs.refs} if cells is not None else set()
             return any(n.start_byte in ref_starts for n in rust.walk(type_path))
         found = self.attribute(path, value)
         return isinstance(found, tuple)

@@ -15,6 +15,7 @@ ordinary item syntax, so it is parsed as such.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -97,6 +98,30 @@ class Resolved:
         return self.chain[0] if self.chain else None
 
 
+class _LazyIndex(Mapping):
+    """Path -> FileIndex of a table's files, each parsed when first asked for."""
+
+    def __init__(self, names: "CrateNames"):
+        self._names = names
+        self._built: dict[Path, FileIndex] = {}
+
+    def __getitem__(self, path: Path) -> FileIndex:
+        index = self._built.get(path)
+        if index is None:
+            index = self._built[path] = FileIndex.build(self._names.sources[path])
+            self._names._indexed(path, index)
+        return index
+
+    def __iter__(self):
+        return iter(self._names.sources)
+
+    def __len__(self) -> int:
+        return len(self._names.sources)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._names.sources
+
+
 class CrateNames:
     """Name resolution across the files of a project (pure: built from a snapshot's bytes).
 
@@ -106,15 +131,19 @@ class CrateNames:
     """
 
     def __init__(self, contents: dict[Path, bytes], crate_dirs: dict[Path, Path]):
-        self.index: dict[Path, FileIndex] = {p: FileIndex.build(contents[p]) for p in crate_dirs}
+        self.sources: dict[Path, bytes] = {p: contents[p] for p in crate_dirs}  # the bytes it was made from
+        self.index = _LazyIndex(self)
         self.modules: dict[tuple[str, tuple[str, ...]], Module] = {}
         self._module_of_scope: dict[tuple[Path, int], Module] = {}
+        self._module_files: dict[tuple[str, tuple[str, ...]], Path] = {}  # file modules, known by path alone
+        self._file_module: dict[Path, tuple[str, tuple[str, ...]]] = {}
+        for path, crate_dir in crate_dirs.items():
+            key = module_path_of(path, crate_dir)
+            self._module_files.setdefault(key, path)
+            self._file_module[path] = key
         self._memo: dict[tuple, Resolved | None] = {}
         self._active: set[tuple] = set()  # lookups under way (a glob cycle meets one again)
         self._cuts = 0  # how many times a cycle was cut so far
-        for path, crate_dir in crate_dirs.items():
-            crate, mod_path = module_path_of(path, crate_dir)
-            self._add_module(Module(crate, mod_path, path, self.index[path].tree.root_node))
 
     @classmethod
     def of_snapshot(cls, snapshot) -> "CrateNames":
@@ -130,6 +159,31 @@ class CrateNames:
             names = _TABLES[key] = cls(snapshot.contents, crate_dirs)
         return names
 
+    def files_with(self, words) -> list[Path]:
+        """The files whose bytes contain any of `words` (a name can only be written where its
+        letters are): the files worth parsing to find it."""
+        encoded = [w.encode() for w in words]
+        return [p for p, source in self.sources.items() if any(w in source for w in encoded)]
+
+    def _indexed(self, path: Path, index: FileIndex) -> None:
+        """A file was parsed: its module and the inline `mod { .. }` modules in it become known."""
+        crate, mod_path = self._file_module[path]
+        self._add_module(Module(crate, mod_path, path, index.tree.root_node))
+
+    def _module(self, key: tuple[str, tuple[str, ...]]) -> Module | None:
+        """The module at (crate, path), parsing the file that defines it when it is first asked for."""
+        module = self.modules.get(key)
+        if module is not None:
+            return module
+        file = self._module_files.get(key)
+        if file is not None:
+            self.index[file]
+            return self.modules.get(key)
+        crate, path = key
+        if path and self._module((crate, path[:-1])) is not None:
+            return self.modules.get(key)  # an inline module, known once its parent's file is parsed
+        return None
+
     def _add_module(self, module: Module) -> None:
         self.modules.setdefault((module.crate, module.path), module)
         self._module_of_scope[(module.file, module.scope.id)] = module
@@ -137,11 +191,12 @@ class CrateNames:
             body = child.child_by_field_name("body") if child.type == "mod_item" else None
             name = child.child_by_field_name("name") if body is not None else None
             if name is not None:
-                source = self.index[module.file].source
+                source = self.sources[module.file]
                 self._add_module(Module(module.crate, module.path + (rust.text(source, name),), module.file, body))
 
     # -- where a node is
     def module_at(self, file: Path, node: Node) -> Module | None:
+        self.index[file]
         for scope in [node, *rust.ancestors(node)]:
             if rust.is_module_scope(scope):
                 return self._module_of_scope.get((file, scope.id))
@@ -149,14 +204,15 @@ class CrateNames:
 
     def parent_module(self, file: Path, scope: Node) -> Module | None:
         """The module whose names `use super::*` brings into the module at scope."""
+        self.index[file]
         module = self._module_of_scope.get((file, scope.id))
         return self._parent(module) if module is not None else None
 
     def _child(self, module: Module, name: str) -> Module | None:
-        return self.modules.get((module.crate, module.path + (name,)))
+        return self._module((module.crate, module.path + (name,)))
 
     def _parent(self, module: Module) -> Module | None:
-        return self.modules.get((module.crate, module.path[:-1])) if module.path else None
+        return self._module((module.crate, module.path[:-1])) if module.path else None
 
     # -- resolution
     def imports_at(self, file: Path, node: Node, item: tuple[str, ...]) -> bool:
@@ -181,7 +237,7 @@ class CrateNames:
 
     def resolve(self, file: Path, node: Node, name: str, namespace: str = "type") -> Resolved | None:
         """What `name`, written at `node` of `file`, refers to (namespace: "type" or "value")."""
-        index = self.index[file]
+        index = self.index[file]  # (parsed already: node is in it)
         for scope in rust.ancestors(node):
             if rust.is_module_scope(scope):
                 module = self._module_of_scope.get((file, scope.id))
@@ -219,7 +275,7 @@ class CrateNames:
             return Resolved(canonical(rest))
         current: Module | None
         if head == "crate":
-            current = self.modules.get((module.crate, ()))
+            current = self._module((module.crate, ()))
         elif head == "self":
             current = module
         elif head == "super":
@@ -231,7 +287,7 @@ class CrateNames:
                 if found is not None and found.definition is None and found.target[0] != "crate":
                     return Resolved(canonical(found.target + rest), found.chain)
                 if found is not None and found.target[0] == "crate":
-                    current = self.modules.get((module.crate, found.target[1:]))
+                    current = self._module((module.crate, found.target[1:]))
                 if current is None:
                     if not rest:
                         return self._lookup(module, head, namespace, seen)
@@ -289,7 +345,7 @@ class CrateNames:
             prefix = leaf.path[:-1]
             inner = self._resolve_in(module, prefix, "type", seen) if prefix else None
             if inner is not None and inner.target[:1] == ("crate",) and inner.definition is None:
-                glob_module = self.modules.get((module.crate, inner.target[1:]))
+                glob_module = self._module((module.crate, inner.target[1:]))
                 found = self._lookup(glob_module, name, namespace, seen) if glob_module else None
                 if found is not None:
                     return found
@@ -352,15 +408,28 @@ class FileRefs:
 
 
 def item_names(names: CrateNames, item: tuple[str, ...]) -> set[str]:
-    """The item's own name and every alias an import gives it anywhere in the crate."""
+    """The item's own name and every alias an import gives it anywhere in the crate.
+
+    An import can only alias the item under a name it reaches it by (its own or another alias),
+    so only files that spell one of the names found so far are parsed, until no new alias shows.
+    """
     found = {item[-1]}
-    for path, index in names.index.items():
-        for leaf in index.all_leaves():
-            if not leaf.is_glob and leaf.alias is not None:
+    checked: set[tuple[Path, str]] = set()
+    while True:
+        grown = False
+        for path in names.files_with(found):
+            for leaf in names.index[path].all_leaves():
+                if leaf.is_glob or leaf.alias is None or leaf.path[-1] not in found or leaf.alias in found:
+                    continue
+                if (path, leaf.alias) in checked:
+                    continue
+                checked.add((path, leaf.alias))
                 resolved = names.resolve(path, leaf.node, leaf.local_name)
                 if resolved is not None and resolved.target == item:
                     found.add(leaf.local_name)
-    return found
+                    grown = True
+        if not grown:
+            return found
 
 
 def _is_path_mention(node: Node) -> bool:
