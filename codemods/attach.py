@@ -59,7 +59,7 @@ from tree_sitter import Node
 from migrate import rust
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, drop_contained
-from migrate.names import CrateNames, glob_provides
+from migrate.names import CrateNames, glob_provides, item_names
 from migrate.rust import FileIndex, UseLeaf
 from migrate.version import V0_26
 
@@ -387,6 +387,11 @@ def _closure_param(names: _Names, closure: Node, params: Node, name: str) -> obj
 
 def _replace_prepare(ctx: Context, names: _Names, trimmed: set[int]) -> None:
     source = ctx.source
+    spellings = {PREPARE} | {leaf.alias for leaf in names.index.all_leaves() if leaf.alias and leaf.path[-1] == PREPARE}
+    if names.crate is not None:
+        spellings |= item_names(names.crate, ("pyo3", PREPARE))
+    if not any(word.encode() in source for word in spellings):
+        return  # nothing here can name it
     edits: list[Edit] = []
     leaves = [
         leaf
@@ -411,6 +416,8 @@ def _replace_prepare(ctx: Context, names: _Names, trimmed: set[int]) -> None:
             if parent is not None and parent.type == "scoped_identifier":
                 continue  # part of a path: handled above (or not PyO3's)
             written = names.text(node)
+            if written not in spellings:
+                continue
             resolved = names.resolve(node, written)
             if resolved != ("pyo3", PREPARE):
                 continue

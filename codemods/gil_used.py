@@ -74,7 +74,6 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from tree_sitter import Node
@@ -419,8 +418,34 @@ def _macro_modules(source: bytes, root: Node) -> list[int]:
     return found
 
 
-@lru_cache(maxsize=256)
+# What `analyze` looks for is spelled with one of these (`static mut` is looked for on its own).
+_WORDS = (*_GIL_ERA_API, *_GIL_TYPES, "unsendable", "pymodule", "PyModule")
+_ANALYSED: dict[bytes, "FileFacts"] = rust.run_cache()
+
+
+def _may_matter(source: bytes) -> bool:
+    return any(word.encode() in source for word in _WORDS) or _has_static_mut(source)
+
+
+def _has_static_mut(source: bytes) -> bool:
+    at = source.find(b"static")
+    while at != -1:
+        if source[at + 6 : at + 40].lstrip().startswith(b"mut"):
+            return True
+        at = source.find(b"static", at + 6)
+    return False
+
+
 def analyze(source: bytes) -> FileFacts:
+    """The modules, runtime submodules and blockers of one file (once per distinct bytes; a file
+    that spells none of what they are made of is not parsed)."""
+    facts = _ANALYSED.get(source)
+    if facts is None:
+        facts = _ANALYSED[source] = _analyze(source) if _may_matter(source) else FileFacts()
+    return facts
+
+
+def _analyze(source: bytes) -> FileFacts:
     tree = rust.parse(source)
     facts = FileFacts()
     adders = _submodule_makers(source, tree.root_node)

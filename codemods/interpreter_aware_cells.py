@@ -330,8 +330,8 @@ def _lazies(names: CrateNames, mentioned: set[tuple[str, ...]]) -> dict[Path, li
         if item not in mentioned:
             continue
         local_names = item_names(names, item)
-        for path in names.index:
-            source = names.index[path].source
+        for path in names.files_with(local_names):
+            source = names.sources[path]
             seen: set[int] = set()
             for ref in find_refs(names, path, item, local_names).refs:
                 if ref.in_item_macro is not None:

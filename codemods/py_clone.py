@@ -104,7 +104,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#pyclone-is-now-gated-behind-the-py-clone-feature",
     docs=__doc__.strip(),
-    triggers=("clone", "Clone"),
+    triggers=("clone", "Clone", "to_owned", "to_vec"),
 )
 
 _COMMENTS = ("line_comment", "block_comment")
@@ -373,15 +373,29 @@ def _struct_fields(source: bytes, struct: Node, types: _Types) -> list[_Field]:
     return fields
 
 
-def _module_items(root: Node):
+_ITEM_KINDS = ("struct_item", "enum_item", "union_item", "trait_item", "type_item")
+# What a clone site is spelled with: a file without these has none.
+_CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
+
+
+def _module_items(root: Node) -> list[Node]:
     """Struct/enum/type items outside macros, anywhere in the file."""
-    for node in rust.walk(root):
-        if node.type in ("struct_item", "enum_item", "union_item", "trait_item", "type_item"):
-            yield node
+    return rust.nodes_of_kinds(root, _ITEM_KINDS)
+
+
+_SURVEYS: dict[tuple, Survey] = rust.run_cache()
 
 
 def survey(snapshot: Snapshot) -> Survey:
+    """The crate-wide survey of Py types and clone sites (once per set of files and bytes)."""
     paths = snapshot.rust_files()
+    key = tuple((path, snapshot.contents[path]) for path in paths)
+    if key not in _SURVEYS:
+        _SURVEYS[key] = _survey(snapshot, paths)
+    return _SURVEYS[key]
+
+
+def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     types = _Types()
     parsed = {p: rust.parse(snapshot.contents[p]) for p in paths}
     for path in paths:  # names first: the crate's own types, then aliases of Py
@@ -414,7 +428,8 @@ def survey(snapshot: Snapshot) -> Survey:
     result = Survey(types, structs, py_field_names)
     for path in paths:
         source = snapshot.contents[path]
-        result.files[path] = _survey_file(result, source, FileIndex.build(source, parsed[path]))
+        if any(word in source for word in _CLONE_WORDS):
+            result.files[path] = _survey_file(result, source, FileIndex.build(source, parsed[path]))
     return result
 
 

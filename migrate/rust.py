@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 import tree_sitter_rust
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from migrate.model import Edit
 
@@ -53,7 +53,7 @@ _MACROS = ("macro_invocation", "macro_definition")
 
 
 # Other run-scoped caches of facts derived from bytes (file indexes, name tables, inventories).
-_RUN_CACHES: list[dict] = [_TREES, _AROUND, _PREORDER, _POSITION]
+_RUN_CACHES: list[dict] = [_TREES, _AROUND, _PREORDER, _POSITION]  # (and _OF_KINDS, below)
 
 
 def run_cache() -> dict:
@@ -98,6 +98,24 @@ def _sweep(root: Node) -> list[Node]:
                 _PREORDER[root] = nodes
                 return nodes
             around = stack.pop()
+
+
+_KIND_QUERIES: dict[tuple[str, ...], Query] = {}
+_OF_KINDS: dict[tuple[Node, tuple[str, ...]], list[Node]] = run_cache()
+
+
+def nodes_of_kinds(root: Node, kinds: tuple[str, ...]) -> list[Node]:
+    """Every node of these kinds under root, in source order, found by tree-sitter (no Python
+    walk), once per root and kinds in a run."""
+    key = (root, kinds)
+    found = _OF_KINDS.get(key)
+    if found is None:
+        query = _KIND_QUERIES.get(kinds)
+        if query is None:
+            query = _KIND_QUERIES[kinds] = Query(RUST, "[" + " ".join(f"({k})" for k in kinds) + "] @node")
+        nodes = QueryCursor(query).captures(root).get("node", [])
+        found = _OF_KINDS[key] = sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
+    return found
 
 
 def text(source: bytes, node: Node) -> str:

@@ -30,6 +30,7 @@ import itertools
 import math
 import os
 import random
+import re
 import shlex
 import shutil
 import statistics
@@ -510,7 +511,7 @@ def generate_all(args, out: Path) -> None:
 
 
 def corpus_stats(root: Path) -> dict[str, int]:
-    stats = dict.fromkeys(["crates", ".rs files", "Rust lines", ".py files"], 0)
+    stats = dict.fromkeys(["crates", ".rs files", "Rust lines", "PyO3 .rs files", ".py files"], 0)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")]
         for name in filenames:
@@ -518,8 +519,10 @@ def corpus_stats(root: Path) -> dict[str, int]:
             if name == "Cargo.toml" and "[package]" in path.read_text(errors="replace"):
                 stats["crates"] += 1
             elif name.endswith(".rs"):
+                data = path.read_bytes()
                 stats[".rs files"] += 1
-                stats["Rust lines"] += path.read_bytes().count(b"\n")
+                stats["Rust lines"] += data.count(b"\n")
+                stats["PyO3 .rs files"] += bool(re.search(rb"pyo3|Py<|Python<'|PyObject", data))
             elif name.endswith(".py"):
                 stats[".py files"] += 1
     return stats
@@ -548,8 +551,13 @@ def run_once(cmd: list[str], timeout: float, result: Result) -> None:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         timer = threading.Timer(timeout, lambda: (fired.set(), proc.kill()))
+        timer.daemon = True
         timer.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C: do not leave the child running
+            proc.kill()
+            raise
         elapsed = time.perf_counter() - start
         timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
