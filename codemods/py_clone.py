@@ -374,6 +374,7 @@ def _struct_fields(source: bytes, struct: Node, types: _Types) -> list[_Field]:
 
 
 _ITEM_KINDS = ("struct_item", "enum_item", "union_item", "trait_item", "type_item")
+_SITE_KINDS = ("struct_item", "enum_item", "union_item", "call_expression", "scoped_identifier", "token_tree")
 # What a clone site is spelled with: a file without these has none.
 _CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
 
@@ -435,7 +436,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
 
 def _survey_file(sv: Survey, source: bytes, index: FileIndex) -> _FileSurvey:
     out = _FileSurvey(source, index)
-    for node in rust.walk(index.tree.root_node):
+    for node in rust.nodes_of_kinds(index.tree.root_node, _SITE_KINDS):
         kind = node.type
         if kind in ("struct_item", "enum_item", "union_item"):
             site = _derive_site(sv, source, node)

@@ -173,10 +173,11 @@ def discover(root: Path) -> Project:
                 features=features,
             )
         )
+    by_dir = {c.directory: c for c in reversed(crates)}  # the first crate of a directory wins
     for f in files:
         if f.suffix == ".rs":
             rel = f.relative_to(root)
-            owner = _owning_crate(crates, rel)
+            owner = next((by_dir[d] for d in rel.parents if d in by_dir), None)  # the innermost crate
             if owner is not None:
                 owner.rust_files.append(rel)
     python = []
@@ -197,11 +198,6 @@ def discover(root: Path) -> Project:
     python_files = [f.relative_to(root) for f in files if f.suffix == ".py"]
     edit_manifests = [p.relative_to(root) for p in cargo_paths] + [pkg.pyproject for pkg in python]
     return Project(root, sorted(crates, key=lambda c: str(c.manifest)), python, python_files, edit_manifests)
-
-
-def _owning_crate(crates: list[Crate], path: Path) -> Crate | None:
-    owners = [c for c in crates if path.is_relative_to(c.directory)]
-    return max(owners, key=lambda c: len(c.directory.parts), default=None)
 
 
 def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture") -> Project:

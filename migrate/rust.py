@@ -21,6 +21,7 @@ _PARSER = Parser(RUST)
 _BLOCK_SCOPES = {"block"}
 _MODULE_SCOPES = {"source_file", "declaration_list"}  # declaration_list only when it is a mod body
 _DEFINITIONS = {"struct_item", "enum_item", "type_item", "union_item", "trait_item"}
+_INDEXED_KINDS = ("use_declaration", *sorted(_DEFINITIONS))
 
 
 # Parse trees by the bytes they were parsed from: every codemod and every pass reuses the tree of
@@ -350,7 +351,7 @@ class FileIndex:
     def _build(cls, source: bytes, tree: Tree) -> "FileIndex":
         uses: dict[int, list[UseLeaf]] = {}
         definitions: dict[int, set[str]] = {}
-        for node in walk(tree.root_node):
+        for node in nodes_of_kinds(tree.root_node, _INDEXED_KINDS):
             if node.type == "use_declaration" and node.parent is not None and is_scope(node.parent):
                 uses.setdefault(node.parent.id, []).extend(use_leaves(source, node))
             elif node.type in _DEFINITIONS and node.parent is not None and is_module_scope(node.parent):

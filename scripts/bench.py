@@ -1,26 +1,23 @@
-"""Benchmark pyo3-migrate against ast-grep and ripgrep on a generated (or real) PyO3 workspace.
+"""Benchmark pyo3-migrate against ast-grep and ripgrep, on a generated PyO3 workspace or real ones.
 
-Usage (from anywhere; standard library only):
-
-    python scripts/bench.py                          # default corpus, 3 repetitions (takes minutes)
+    python scripts/bench.py                                  # default corpus, --repeat 3 (slow)
     python scripts/bench.py --crates 3 --files 60 --longest 800 --nesting 100 --py-files 20 --repeat 1
-    python scripts/bench.py --tool "/path/.venv/bin/pyo3-migrate" --ast-grep /path/ast-grep
-    python scripts/bench.py --generate-only /tmp/corpus   # write the corpus and exit (for profiling)
-    python scripts/bench.py --real ~/src/proj1 ~/src/proj2 --timeout 600
+    python scripts/bench.py --tool "/path/.venv/bin/pyo3-migrate" --ast-grep /path/ast-grep --out /tmp/corpus
+    python scripts/bench.py --generate-only /tmp/corpus      # write the corpus and exit (for profiling)
+    python scripts/bench.py --real ~/src/a ~/src/b --timeout 600
 
-The generated corpus (seeded, so the same flags give the same bytes) is a maturin project: a cargo
-workspace of `--crates` members under crates/ (the PyO3 ones on pyo3 0.22.6, directly or through
-`[workspace.dependencies]`, plus a Cargo.lock), nested `mod` trees up to `--depth`, `pub use x::*;`
-re-export chains, a crate `prelude.rs` re-exporting `GILOnceCell as Cell`, one `--longest`-line
-file, one file with a `--nesting`-deep expression, `--py-files` Python files under python/<pkg>/,
-and a Python 2 file under tests/data/. Beside it: one-crate projects whose lib.rs has 400, 1,600
-and 6,400 lines, and two small projects (the deeply nested file vs a flat file of the same size).
+The corpus (seeded: same flags, same bytes) is a maturin project: a cargo workspace of --crates
+members (the PyO3 ones on pyo3 0.22.6, directly or via [workspace.dependencies]; a Cargo.lock),
+`mod` trees --depth deep, a `pub use x::*;` chain, a prelude.rs re-exporting `GILOnceCell as Cell`,
+a --longest-line file, a file with a --nesting-deep expression, --py-files under python/<pkg>/ and
+a Python 2 file under tests/data/. Beside it: one-crate projects with a 400, 1,600 and 6,400-line
+lib.rs, and a small project with the deep expression next to one with a flat expression.
 
-Each command runs as its own process `--repeat` times; wall time is measured around the process,
-peak RSS comes from os.wait4 on that child. The script prints the corpus stats and a Markdown table
-(median and min seconds, ratio to ast-grep, peak RSS, the acceptance target, pass/FAIL). With
-`--real`, one row per directory instead. Our command is `<tool> diff DIR --target-pyo3 0.26` (all
-codemods); `--target-pyo3 none` drops the flag so each crate's own PyO3 version is the target.
+Every command runs as its own process --repeat times (wall time around the process, peak RSS of
+that child from os.wait4, killed after --timeout). Printed: the corpus stats and a Markdown table
+(median/min seconds, ratio to ast-grep, peak RSS, acceptance target, result); with --real, one row
+per directory. Ours is `<tool> diff DIR --target-pyo3 0.26`, tool = `<this python> -m migrate`
+unless --tool; `--target-pyo3 none` leaves the flag out (each crate's own version is the target).
 """
 
 from __future__ import annotations
@@ -42,16 +39,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PYO3 = "0.22.6"
-PKG = "acme"
-SIZES = (400, 1600, 6400)
+PYO3, PKG, SIZES = "0.22.6", "acme", (400, 1600, 6400)
 SKIP_DIRS = {"target", "node_modules", "__pycache__", "build", "dist"}
-WORDS = "io codec cache graph geom parse schema store stats net auth text units util model query index plan".split()
-SPINE = ["api", "inner", "detail", "imp", "raw", "base", "leaf"]
+WORDS = "io codec cache graph geom parse schema store stats net auth text units util model query index".split()
+SPINE = ["api", "inner", "detail", "imp", "raw", "base"]
 
-# Rust item templates, separated by `~~~` lines; `@` becomes a corpus-wide unique number.
-PLAIN = """
-/// A record kept by stage @.
+# Rust items, separated by `~~~` lines; `@` becomes a corpus-wide unique number.
+PLAIN = """/// A record kept by stage @.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record@ {
     pub id: u64,
@@ -60,10 +54,6 @@ pub struct Record@ {
 }
 
 impl Record@ {
-    pub fn new(id: u64, name: &str) -> Self {
-        Self { id, name: name.to_owned(), weights: Vec::new() }
-    }
-
     pub fn describe(&self) -> String {
         let total: f64 = self.weights.iter().copied().sum();
         format!("record {} ({}): {total:.2}", self.id, self.name)
@@ -100,45 +90,9 @@ pub fn parse_pairs@(input: &str) -> Vec<(String, String)> {
     out
 }
 ~~~
-pub trait Score@ {
-    fn score(&self) -> i64;
-
-    fn label(&self) -> &'static str {
-        "unnamed"
-    }
-}
-
-impl Score@ for [i64] {
-    fn score(&self) -> i64 {
-        self.iter().filter(|v| **v > 0).sum()
-    }
-}
-~~~
 pub const LIMIT_@: usize = 64;
 static NAMES_@: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
 
-/// Looks a name up by index (wrapping at `LIMIT_@`).
-pub fn name_for@(index: usize) -> Option<&'static str> {
-    NAMES_@.get(index % LIMIT_@).copied()
-}
-~~~
-#[derive(Debug)]
-pub enum Error@ {
-    Missing(String),
-    Invalid { line: usize, reason: String },
-}
-
-impl std::fmt::Display for Error@ {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error@::Missing(name) => write!(f, "missing field `{name}`"),
-            Error@::Invalid { line, reason } => write!(f, "line {line}: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for Error@ {}
-~~~
 pub fn checksum@(data: &[u8]) -> u32 {
     data.iter().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(0x0100_0193))
 }
@@ -149,28 +103,16 @@ mod tests_@ {
 
     #[test]
     fn checksum_is_stable() {
-        let data: Vec<u8> = (0..32).collect();
-        assert_eq!(checksum@(&data), checksum@(&data));
-        assert_ne!(checksum@(b"a"), checksum@(b"b"));
+        assert_eq!(checksum@(b"abc"), checksum@(b"abc"));
+        assert_eq!(NAMES_@.get(5 % LIMIT_@), None);
     }
-}
-~~~
-macro_rules! square_@ {
-    ($x:expr) => {
-        $x * $x
-    };
-}
-
-pub fn area@(sides: &[u32]) -> u32 {
-    sides.iter().map(|s| square_@!(*s)).sum()
-}
-""".strip().split("\n~~~\n")
+}""".split("\n~~~\n")
 
 LOOKALIKE = """// Not PyO3 code: GILOnceCell and Python::with_gil appear in this text only.
 pub const NOTE_@: &str = "GILOnceCell lives in the extension crate";"""
 
-PYO3_ITEMS = """
-static IMPORTED_@: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+PYO3_ITEMS = """static IMPORTED_@: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+static SENTINEL_@: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 pub fn imported@(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     let obj = IMPORTED_@.get_or_try_init(py, || -> PyResult<_> {
@@ -178,8 +120,6 @@ pub fn imported@(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     })?;
     Ok(obj.bind(py))
 }
-~~~
-static SENTINEL_@: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 pub fn sentinel@(py: Python<'_>) -> Py<PyAny> {
     SENTINEL_@.get_or_init(py, || py.None()).clone_ref(py)
@@ -213,7 +153,7 @@ pub fn record@(py: Python<'_>, value: u32) -> usize {
 pub fn checksum_detached@(data: Vec<u8>) -> u64 {
     Python::with_gil(|py| py.allow_threads(move || data.iter().map(|b| u64::from(*b)).sum()))
 }
-~~~
+
 #[pyfunction]
 pub fn first_item@(py: Python<'_>, items: Vec<PyObject>) -> Option<PyObject> {
     items.first().map(|obj| obj.clone_ref(py))
@@ -228,42 +168,33 @@ pub struct Labelled@ {
 
 #[pymethods]
 impl Labelled@ {
-    #[new]
-    fn new(obj: Py<PyAny>, weight: f64) -> Self {
-        Self { obj, weight }
-    }
-
     fn label(&self, py: Python<'_>) -> PyResult<String> {
         let obj = self.obj.clone();
         Ok(format!("{} x{}", obj.bind(py).repr()?, self.weight))
     }
-}
-""".strip().split("\n~~~\n")
+}""".split("\n~~~\n")
 
-HEADERS = {  # how a PyO3 file reaches the cell types
-    "direct": "use std::cell::RefCell;\n\nuse pyo3::prelude::*;\nuse pyo3::sync::{GILOnceCell, GILProtected};\n"
-              "use pyo3::types::PyType;\n",
-    "qualified": "use std::cell::RefCell;\n\nuse pyo3::prelude::*;\nuse pyo3::types::PyType;\n",
-    "prelude": "use std::cell::RefCell;\n\nuse crate::prelude::*;\n",
+HEADERS = {  # how a PyO3 file reaches the cell types: what it imports, what it calls them
+    "direct": ("use std::cell::RefCell;\n\nuse pyo3::prelude::*;\nuse pyo3::sync::{GILOnceCell, GILProtected};\n"
+               "use pyo3::types::PyType;\n", {}),
+    "qualified": ("use std::cell::RefCell;\n\nuse pyo3::prelude::*;\nuse pyo3::types::PyType;\n",
+                  {"GILOnceCell": "pyo3::sync::GILOnceCell", "GILProtected": "pyo3::sync::GILProtected"}),
+    "prelude": ("use std::cell::RefCell;\n\nuse crate::prelude::*;\n", {"GILOnceCell": "Cell"}),
 }
-PRELUDE = """//! The crate prelude: PyO3 plus the cell types under short names.
+PRELUDE = """//! The crate prelude: PyO3, and the cell types under short names.
 pub use pyo3::prelude::*;
 pub use pyo3::sync::GILOnceCell as Cell;
 pub use pyo3::sync::GILProtected;
 pub use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 """
-
-PY_MODULE = '''"""$DOC"""
+PY_MODULE = '''"""Module $N of the $PKG package."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Iterable
 
 from $PKG import _core
-
-__all__ = ["Item$N", "load$N", "summarise$N"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,18 +202,13 @@ class Item$N:
     name: str
     weight: float = 1.0
 
-    def scaled(self, factor: float) -> "Item$N":
+    def scaled(self, factor: float) -> Item$N:
         return dataclasses.replace(self, weight=self.weight * factor)
 
 
-@functools.lru_cache(maxsize=None)
-def load$N(name: str) -> Item$N:
-    """Build an item; its weight comes from the native extension."""
-    return Item$N(name=name, weight=float(len(_core.version())))
-
-
 def summarise$N(items: Iterable[Item$N]) -> dict[str, float]:
-    totals: dict[str, float] = {}
+    """Total weight per name (the "" entry comes from the extension)."""
+    totals: dict[str, float] = {"": float(len(_core.version()))}
     for item in items:
         totals[item.name] = totals.get(item.name, 0.0) + item.weight
     return totals
@@ -291,30 +217,21 @@ PY_HELPER = '''
 
 def helper$N(values: list[int], *, limit: int = 10) -> list[int]:
     """Keep the first `limit` positive values, doubled."""
-    out = []
-    for value in values:
-        if value <= 0:
-            continue
-        out.append(value * 2)
-        if len(out) >= limit:
-            break
-    return out
+    out = [value * 2 for value in values if value > 0]
+    return out[:limit]
 '''
 
 
 # ---------------------------------------------------------------- generation
 
 def rust_items(rng: random.Random, ids, lines: int, pyo3_ratio: float, style: str = "direct") -> str:
-    """Items until `lines` is reached; PyO3 ones (the first always, when pyo3_ratio > 0) in `style`."""
+    """Items up to `lines` lines; PyO3 ones (always the first, when pyo3_ratio > 0) spelled in `style`."""
     chunks, count = [], 0
     while count < lines:
-        pyo3 = pyo3_ratio > 0 and (not chunks or rng.random() < pyo3_ratio)
-        if pyo3:
+        if pyo3_ratio and (not chunks or rng.random() < pyo3_ratio):
             text = rng.choice(PYO3_ITEMS)
-            text = text.replace("GILOnceCell", {"prelude": "Cell", "qualified": "pyo3::sync::GILOnceCell"}.get(
-                style, "GILOnceCell"))
-            if style == "qualified":
-                text = text.replace("GILProtected", "pyo3::sync::GILProtected")
+            for old, new in HEADERS[style][1].items():
+                text = text.replace(old, new)
         else:
             text = LOOKALIKE if rng.random() < 0.01 else rng.choice(PLAIN)
         chunks.append(text.replace("@", str(next(ids))))
@@ -323,24 +240,22 @@ def rust_items(rng: random.Random, ids, lines: int, pyo3_ratio: float, style: st
 
 
 def pad_to(text: str, lines: int) -> str:
-    """Cut or pad (with comment lines) to exactly `lines` lines, ending at an item boundary."""
+    """Exactly `lines` lines: cut at a blank line before a top-level item, pad with comments."""
     kept = text.splitlines()
-    if len(kept) > lines:  # cut at a blank line before a top-level item
+    if len(kept) > lines:
         cuts = [k for k in range(lines + 1) if kept[k] == "" and kept[k + 1][:1] not in ("", " ", "}")]
         kept = kept[:max(cuts, default=lines)]
     return "\n".join(kept + [f"// padding line {i}" for i in range(lines - len(kept))]) + "\n"
 
 
 def nested_fn(depth: int, deep: bool) -> str:
-    """`(1 + (2 + (... (depth))))` inside with_gil, or a flat array sum of the same numbers and lines."""
-    if deep:
-        terms = [f"({k} + " for k in range(1, depth)] + [f"({depth}" + ")" * depth]
-    else:
-        terms = [f"{k}, " for k in range(1, depth + 1)]
-    rows = ["        " + "".join(terms[i:i + 10]) for i in range(0, len(terms), 10)]
-    expr = "\n".join(rows) if deep else "[\n" + "\n".join(rows) + "\n    ].iter().sum()"
+    """`(1 + (2 + (... (depth))))` inside with_gil, or a flat array sum over as many lines."""
+    terms = ([f"({k} + " for k in range(1, depth)] + [f"({depth}" + ")" * depth] if deep
+             else [f"{k}, " for k in range(1, depth + 1)])
+    rows = "\n".join("            " + "".join(terms[i:i + 10]) for i in range(0, len(terms), 10))
+    expr = rows.lstrip() if deep else f"[\n{rows}\n        ]\n        .iter()\n        .sum()"
     return (f"pub fn nested_total() -> u64 {{\n    Python::with_gil(|_py| {{\n        let x: u64 = {expr};\n"
-            f"        x\n    }})\n}}\n")
+            "        x\n    })\n}\n")
 
 
 @dataclass
@@ -349,32 +264,34 @@ class Node:
     parent: int | None
     depth: int
     children: list[int] = field(default_factory=list)
-    glob: str = ""  # the child it re-exports with `pub use child::*;`
-    text: str = ""  # the body after the mod declarations
+    glob: str = ""  # the child module it re-exports with `pub use child::*;`
+    text: str = ""  # preset body (the nested expression)
+    lines: int = 0  # preset length (the longest file)
     pyo3: bool = False
+    shared: bool = False  # the end of the spine, holding SHARED_CACHE in PyO3 crates
 
 
 def module_tree(rng: random.Random, modules: int, depth: int, chain: int) -> list[Node]:
-    """Root (lib.rs) plus `modules` nodes: a spine of `depth` first (glob re-exports on its last
-    `chain` links), the rest hung under random nodes above the maximum depth."""
-    nodes = [Node("lib", None, 0)]
-    spine = min(depth, modules)
+    """lib.rs plus `modules` nodes: a spine `depth` deep whose last `chain` links re-export
+    the next with a glob, the rest hung under random nodes above the deepest level."""
+    nodes, spine = [Node("lib", None, 0)], min(depth, modules)
     for i in range(modules):
-        if i < spine:
-            parent = i
-            name = SPINE[i] if i < len(SPINE) else f"level{i}"
-        else:
-            parent = rng.choice([j for j, n in enumerate(nodes) if n.depth < depth])
-            name = f"{rng.choice(WORDS)}_{i}"
-        nodes.append(Node(name, parent, nodes[parent].depth + 1))
-        nodes[parent].children.append(len(nodes) - 1)
+        parent = i if i < spine else rng.choice([j for j, n in enumerate(nodes) if n.depth < depth])
+        name = (SPINE[i] if i < len(SPINE) else f"level{i}") if i < spine else f"{rng.choice(WORDS)}_{i}"
+        add_child(nodes, Node(name, parent, nodes[parent].depth + 1))
     for i in range(max(1, spine - chain), spine):
         nodes[i].glob = nodes[i + 1].name
+    nodes[spine].shared = True
     return nodes
 
 
+def add_child(nodes: list[Node], node: Node) -> None:
+    nodes.append(node)
+    nodes[node.parent].children.append(len(nodes) - 1)
+
+
 def file_paths(rng: random.Random, nodes: list[Node], src: Path) -> dict[int, Path]:
-    """lib.rs, then `x.rs` for leaves and `x/mod.rs` or `x.rs` + `x/` for modules with children."""
+    """lib.rs; `x.rs` for a leaf; `x/mod.rs` or `x.rs` beside `x/` for a module with children."""
     paths, dirs = {0: src / "lib.rs"}, {0: src}
     for i, node in enumerate(nodes[1:], 1):
         folder = dirs[node.parent]
@@ -396,116 +313,99 @@ def lock_text(names: list[str]) -> str:
     return "# This file is automatically @generated by Cargo.\nversion = 3\n\n" + "\n".join(packages)
 
 
+def manifest(name: str, pyo3_line: str, extra: str = "") -> str:
+    return f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n{extra}\n[dependencies]\n{pyo3_line}'
+
+
 def single_project(root: Path, lib_rs: str) -> None:
-    write(root / "Cargo.toml", f'[package]\nname = "single"\nversion = "0.1.0"\nedition = "2021"\n\n'
-                               f'[lib]\ncrate-type = ["cdylib"]\n\n[dependencies]\n'
-                               f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n')
+    write(root / "Cargo.toml", manifest("single", f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n',
+                                        '\n[lib]\ncrate-type = ["cdylib"]\n'))
     write(root / "Cargo.lock", lock_text(["single"]))
     write(root / "src/lib.rs", lib_rs)
 
 
-def crate_manifest(name: str, pyo3: bool, style: int, deps: list[str], cdylib: bool) -> str:
-    text = f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n'
-    if cdylib:
-        text += '\n[lib]\nname = "_core"\ncrate-type = ["cdylib", "rlib"]\n'
-    text += "\n[dependencies]\n"
-    if pyo3:
-        text += ['pyo3 = { workspace = true, features = ["py-clone"] }\n', 'pyo3 = { workspace = true }\n',
-                 f'pyo3 = "{PYO3}"\n', f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n'][style % 4]
-    return text + "".join(f'{d} = {{ path = "../{d}" }}\n' for d in deps)
-
-
-def lib_extra(index: int, spine_path: str, members: list[str]) -> str:
-    """The PyO3 crate root: the `_core` module in crate 0, a `register` function elsewhere."""
-    shared = (f"pub fn shared_value(py: Python<'_>) -> Py<PyAny> {{\n"
-              f"    crate::{spine_path}::SHARED_CACHE.get_or_init(py, || py.None()).clone_ref(py)\n}}\n\n")
+def lib_extra(index: int, shared_path: str, members: list[str]) -> str:
+    """The PyO3 crate root's API: `#[pymodule] fn _core` in crate 0, `register` in the others."""
+    text = (f"pub fn shared_value(py: Python<'_>) -> Py<PyAny> {{\n"
+            f"    crate::{shared_path}::SHARED_CACHE.get_or_init(py, || py.None()).clone_ref(py)\n}}\n\n"
+            "#[pyfunction]\nfn version() -> &'static str {\n    env!(\"CARGO_PKG_VERSION\")\n}\n\n")
     if index:
-        return shared + ("#[pyfunction]\nfn crate_version() -> &'static str {\n    env!(\"CARGO_PKG_VERSION\")\n}\n\n"
-                         "pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {\n"
-                         "    m.add_function(wrap_pyfunction!(crate_version, m)?)?;\n    Ok(())\n}\n")
+        return text + ("pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {\n"
+                       "    m.add_function(wrap_pyfunction!(version, m)?)?;\n    Ok(())\n}\n")
     calls = "".join(f"    {m}::register(m)?;\n" for m in members)
-    return shared + ("#[pyclass]\n#[derive(Clone)]\nstruct Handle {\n    obj: Py<PyAny>,\n}\n\n"
-                     "#[pyfunction]\nfn version() -> &'static str {\n    env!(\"CARGO_PKG_VERSION\")\n}\n\n"
-                     "#[pymodule]\nfn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {\n"
-                     "    m.add_function(wrap_pyfunction!(version, m)?)?;\n    m.add_class::<Handle>()?;\n"
-                     f"{calls}    Ok(())\n}}\n")
+    return text + ("#[pyclass]\n#[derive(Clone)]\nstruct Handle {\n    obj: Py<PyAny>,\n}\n\n"
+                   "#[pymodule]\nfn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {\n"
+                   "    m.add_function(wrap_pyfunction!(version, m)?)?;\n    m.add_class::<Handle>()?;\n"
+                   f"{calls}    Ok(())\n}}\n")
+
+
+def write_crate(rng, ids, args, root: Path, c: int, nodes: list[Node], pyo3: bool, members: list[str]) -> None:
+    leaf = next(i for i, n in enumerate(nodes) if n.shared)
+    top = next((i for i in range(1, leaf) if nodes[i].glob), leaf)  # SHARED_CACHE is visible from here
+    for i, node in enumerate(nodes):
+        node.pyo3 = pyo3 and (node.pyo3 or i in (0, leaf))
+        style = "direct" if i in (0, leaf) else rng.choice(list(HEADERS))
+        lines = node.lines or rng.randint(int(args.lines * 0.4), int(args.lines * 1.6))
+        body = node.text or rust_items(rng, ids, lines, 0.35 if node.pyo3 else 0, style)
+        if node.pyo3 and i == leaf:
+            body = "pub static SHARED_CACHE: GILOnceCell<Py<PyAny>> = GILOnceCell::new();\n\n" + body
+        if node.pyo3 and i == 0:
+            body += "\n" + lib_extra(c, "::".join(nodes[k].name for k in range(1, top + 1)), members)
+        head = HEADERS[style][0] + "\n" if node.pyo3 else ""
+        decls = "".join(f"pub mod {nodes[k].name};\n" for k in node.children)
+        decls += ("pub mod prelude;\n" if pyo3 and i == 0 else "") + (f"pub use {node.glob}::*;\n" if node.glob else "")
+        text = f"//! Module `{node.name}` of `{root.name}`.\n\n{head}{decls}\n{body}"
+        node.text = pad_to(text, node.lines) if node.lines else text
+    for i, path in file_paths(rng, nodes, root / "src").items():
+        write(path, nodes[i].text)
+    if pyo3:
+        write(root / "src/prelude.rs", PRELUDE)
+    dep = ['pyo3 = { workspace = true, features = ["py-clone"] }\n', "pyo3 = { workspace = true }\n",
+           f'pyo3 = "{PYO3}"\n', f'pyo3 = {{ version = "{PYO3}", features = ["py-clone"] }}\n'][c % 4]
+    deps = "".join(f'{m} = {{ path = "../{m}" }}\n' for m in members) if c == 0 else ""
+    lib = '\n[lib]\nname = "_core"\ncrate-type = ["cdylib", "rlib"]\n' if c == 0 else ""
+    write(root / "Cargo.toml", manifest(root.name, (dep if pyo3 else "") + deps, lib))
 
 
 def generate_workspace(args, root: Path) -> None:
-    rng, ids = random.Random(args.seed), itertools.count()
-    n = args.crates
-    n_pyo3 = max(1, min(n, math.ceil(n * args.pyo3_share * 2)))
-    pyo3_crates = {0} | set(rng.sample(range(1, n), n_pyo3 - 1))
-    names = [f"c{i:02d}_{rng.choice(WORDS)}" for i in range(n)]
-    sizes = [args.files // n + (i < args.files % n) for i in range(n)]
-    nest_crate = max(pyo3_crates)
-    trees = [module_tree(rng, max(1, sizes[i] - 1 - (i in pyo3_crates) - (i == 0) - (i == nest_crate)),
-                         args.depth, args.chain) for i in range(n)]
-    slots = [(c, j) for c in sorted(pyo3_crates) for j in range(1, len(trees[c]))]
-    for c, j in rng.sample(slots, min(len(slots), max(0, round(args.files * args.pyo3_share) - n_pyo3))):
+    rng, ids, n = random.Random(args.seed), itertools.count(), args.crates
+    pyo3 = {0} | set(rng.sample(range(1, n), max(1, min(n, math.ceil(n * args.pyo3_share * 2))) - 1))
+    names, nest = [f"c{i:02d}_{rng.choice(WORDS)}" for i in range(n)], max(pyo3)
+    sizes = [args.files // n + (c < args.files % n) - 1 - (c in pyo3) - (c == 0) - (c == nest) for c in range(n)]
+    trees = [module_tree(rng, max(1, sizes[c]), args.depth, args.chain) for c in range(n)]
+    slots = [(c, j) for c in sorted(pyo3) for j in range(1, len(trees[c]))]
+    for c, j in rng.sample(slots, min(len(slots), max(0, round(args.files * args.pyo3_share) - 2 * len(pyo3)))):
         trees[c][j].pyo3 = True
-    trees[0].append(Node("big", 0, 1, pyo3=True))  # the longest file
-    trees[0][0].children.append(len(trees[0]) - 1)
-    trees[nest_crate].append(Node("deep_expr", 0, 1, text=nested_fn(args.nesting, True), pyo3=True))
-    trees[nest_crate][0].children.append(len(trees[nest_crate]) - 1)
-    members = [names[c] for c in sorted(pyo3_crates) if c]
-    for c, nodes in enumerate(trees):
-        pyo3 = c in pyo3_crates
-        spine_leaf = 1
-        while spine_leaf + 1 < len(nodes) and nodes[spine_leaf + 1].parent == spine_leaf:
-            spine_leaf += 1
-        top = min((i for i in range(1, spine_leaf) if nodes[i].glob), default=spine_leaf)
-        path = "::".join(nodes[i].name for i in range(1, top + 1))  # SHARED_CACHE is visible there
-        for i, node in enumerate(nodes):
-            style = "direct" if i == 0 or i == spine_leaf else rng.choice(list(HEADERS))
-            node.pyo3 = node.pyo3 or (pyo3 and i == spine_leaf)
-            target = args.longest if node.name == "big" else rng.randint(int(args.lines * .4), int(args.lines * 1.6))
-            body = node.text or rust_items(rng, ids, target, 0.35 if node.pyo3 or (pyo3 and i == 0) else 0, style)
-            if pyo3 and i == spine_leaf:
-                body = "pub static SHARED_CACHE: GILOnceCell<Py<PyAny>> = GILOnceCell::new();\n\n" + body
-            if pyo3 and i == 0:
-                body += "\n" + lib_extra(c, path, members)
-            head = HEADERS[style] + "\n" if pyo3 and (node.pyo3 or i == 0) else ""
-            decls = "".join(f"pub mod {nodes[k].name};\n" for k in node.children)
-            decls += ("pub mod prelude;\n" if pyo3 and i == 0 else "") + (f"pub use {node.glob}::*;\n" if node.glob else "")
-            node.text = f"//! Module `{node.name}` of `{names[c]}`.\n\n{head}{decls}\n{body}"
-            node.text = pad_to(node.text, args.longest) if node.name == "big" else node.text
-        crate_dir = root / "crates" / names[c]
-        for i, p in file_paths(rng, nodes, crate_dir / "src").items():
-            write(p, nodes[i].text)
-        if pyo3:
-            write(crate_dir / "src/prelude.rs", PRELUDE)
-        write(crate_dir / "Cargo.toml", crate_manifest(names[c], pyo3, c, members if c == 0 else [], c == 0))
-    write(root / "Cargo.toml", '[workspace]\nresolver = "2"\nmembers = ["crates/*"]\n\n'
+    add_child(trees[0], Node("big", 0, 1, lines=args.longest, pyo3=True))
+    add_child(trees[nest], Node("deep_expr", 0, 1, text=nested_fn(args.nesting, True), pyo3=True))
+    members = [names[c] for c in sorted(pyo3) if c]
+    for c in range(n):
+        write_crate(rng, ids, args, root / "crates" / names[c], c, trees[c], c in pyo3, members)
+    write(root / "Cargo.toml", f'[workspace]\nresolver = "2"\nmembers = ["crates/*"]\n\n'
                                f'[workspace.dependencies]\npyo3 = "{PYO3}"\n')
     write(root / "Cargo.lock", lock_text(names))
     write(root / "pyproject.toml", f'[build-system]\nrequires = ["maturin>=1.5,<2"]\nbuild-backend = "maturin"\n\n'
-          f'[project]\nname = "{PKG}"\nversion = "0.1.0"\n\n[tool.maturin]\n'
-          f'manifest-path = "crates/{names[0]}/Cargo.toml"\npython-source = "python"\nmodule-name = "{PKG}._core"\n')
-    generate_python(rng, root / "python" / PKG, args.py_files)
-    write(root / "tests/data/legacy_py2.py", '# A Python 2 script kept as test data.\nprint "hello"\n')
-
-
-def generate_python(rng: random.Random, pkg: Path, count: int) -> None:
-    write(pkg / "__init__.py", f'"""The {PKG} package."""\n\nfrom ._core import version\n\n__all__ = ["version"]\n')
-    for k in range(1, count):
-        sub = pkg / f"sub{k // 12:02d}"
+          f'[project]\nname = "{PKG}"\nversion = "0.1.0"\n\n[tool.maturin]\nmanifest-path = "crates/{names[0]}/'
+          f'Cargo.toml"\npython-source = "python"\nmodule-name = "{PKG}._core"\n')
+    write(root / "python" / PKG / "__init__.py", '"""The package."""\n\nfrom ._core import version\n')
+    for k in range(1, args.py_files):
+        sub = root / "python" / PKG / f"sub{k // 12:02d}"
         if k % 12 == 0 or k == 1:
             write(sub / "__init__.py", '"""A subpackage."""\n')
-            continue
-        text = PY_MODULE.replace("$DOC", f"Module {k}.").replace("$PKG", PKG)
-        text += "".join(PY_HELPER.replace("$N", f"{k}_{h}") for h in range(rng.randint(0, 12)))
-        write(sub / f"mod{k:03d}.py", text.replace("$N", str(k)))
+        else:
+            helpers = "".join(PY_HELPER.replace("$N", f"{k}_{h}") for h in range(rng.randint(0, 12)))
+            write(sub / f"mod{k:03d}.py", (PY_MODULE + helpers).replace("$N", str(k)).replace("$PKG", PKG))
+    write(root / "tests/data/legacy_py2.py", '# A Python 2 script kept as test data.\nprint "hello"\n')
 
 
 def generate_all(args, out: Path) -> None:
     generate_workspace(args, out / "workspace")
     rng, ids = random.Random(args.seed + 1), itertools.count()
+    head = HEADERS["direct"][0] + "\n"
     for size in SIZES:
-        single_project(out / f"lines_{size}", pad_to(HEADERS["direct"] + "\n" + rust_items(rng, ids, size, 0.3), size))
-    deep = HEADERS["direct"] + "\n" + rust_items(rng, ids, 60, 0.5) + "\n"
-    flat = deep + nested_fn(args.nesting, False)
-    deep += nested_fn(args.nesting, True)
+        single_project(out / f"lines_{size}", pad_to(head + rust_items(rng, ids, size, 0.3), size))
+    common = head + rust_items(rng, ids, 60, 0.5) + "\n"
+    deep, flat = common + nested_fn(args.nesting, True), common + nested_fn(args.nesting, False)
     single_project(out / "nest_deep", deep)
     single_project(out / "nest_flat", flat + "// " + "x" * max(0, len(deep) - len(flat) - 4) + "\n")
 
@@ -541,11 +441,11 @@ class Result:
 
     @property
     def median(self) -> float | None:
-        return None if self.timeout or self.skipped or not self.times else statistics.median(self.times)
+        return statistics.median(self.times) if self.times and not (self.timeout or self.skipped) else None
 
 
 def run_once(cmd: list[str], timeout: float, result: Result) -> None:
-    """One process: wall time around it, its own peak RSS from wait4, killed after `timeout`."""
+    """One process: wall time around it, its own peak RSS (os.wait4), killed after `timeout`."""
     fired = threading.Event()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -563,17 +463,16 @@ def run_once(cmd: list[str], timeout: float, result: Result) -> None:
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         result.stderr = err.read().decode(errors="replace")
-    if fired.is_set():
-        result.timeout = True
-        return
-    result.times.append(elapsed)
-    result.rss_mb = max(result.rss_mb, usage.ru_maxrss / 1024)
-    result.codes.add(proc.returncode)
+    result.timeout = fired.is_set()
+    if not result.timeout:
+        result.times.append(elapsed)
+        result.rss_mb = max(result.rss_mb, usage.ru_maxrss / 1024)
+        result.codes.add(proc.returncode)
 
 
-def measure(cmd: list[str] | None, args, why_missing: str = "") -> Result:
-    result = Result(skipped=why_missing if cmd is None else "")
-    for _ in range(0 if cmd is None else args.repeat):
+def measure(cmd: list[str] | None, args, missing: str = "") -> Result:
+    result = Result(skipped="" if cmd else missing)
+    for _ in range(args.repeat if cmd else 0):
         run_once(cmd, args.timeout, result)
         if result.timeout:
             break
@@ -581,10 +480,11 @@ def measure(cmd: list[str] | None, args, why_missing: str = "") -> Result:
 
 
 def binary(explicit: str | None, name: str) -> str | None:
-    if explicit:
-        return explicit
     beside = Path(sys.executable).parent / name  # e.g. installed in the same venv
-    return shutil.which(name) or (str(beside) if beside.exists() else None)
+    found = explicit or shutil.which(name) or (str(beside) if beside.exists() else None)
+    if not found:
+        print(f"{name} not found (PATH, {beside.parent}, --{name}): its measurements are skipped")
+    return found
 
 
 class Commands:
@@ -592,133 +492,110 @@ class Commands:
         self.tool = shlex.split(args.tool) if args.tool else [sys.executable, "-m", "migrate"]
         self.target = [] if args.target_pyo3.lower() == "none" else ["--target-pyo3", args.target_pyo3]
         self.ast_grep, self.rg = binary(args.ast_grep, "ast-grep"), binary(args.rg, "rg")
-        for name, found in (("ast-grep", self.ast_grep), ("rg", self.rg)):
-            if not found:
-                print(f"{name} not found (PATH, next to {sys.executable}, --{name}): skipped")
 
     def ours(self, path: Path) -> list[str]:
         return self.tool + ["diff", str(path)] + self.target
 
     def ast_grep_cmd(self, path: Path) -> list[str] | None:
-        return self.ast_grep and [self.ast_grep, "run", "--pattern", "GILOnceCell", "--rewrite", "PyOnceLock",
-                                  "--lang", "rust", str(path)]
+        rule = ["run", "--pattern", "GILOnceCell", "--rewrite", "PyOnceLock", "--lang", "rust", str(path)]
+        return [self.ast_grep] + rule if self.ast_grep else None
 
     def rg_cmd(self, path: Path) -> list[str] | None:
-        return self.rg and [self.rg, "-l", "GILOnceCell", str(path)]
+        return [self.rg, "-l", "GILOnceCell", str(path)] if self.rg else None
 
     def startup(self) -> tuple[list[str], str]:
-        probe = subprocess.run(self.tool + ["--version"], capture_output=True)
-        if probe.returncode == 0:
+        if subprocess.run(self.tool + ["--version"], capture_output=True).returncode == 0:
             return self.tool + ["--version"], "ours: start-up (`--version`)"
-        return self.tool + ["list"], "ours: start-up (`list`; no `--version` yet)"
+        return self.tool + ["list"], "ours: start-up (`list`: `--version` exits non-zero)"
 
 
 # ---------------------------------------------------------------- report
 
-def secs(value: float | None, r: Result | None = None) -> str:
-    if r is not None and (r.timeout or r.skipped):
-        return "timeout" if r.timeout else "skipped"
-    return "—" if value is None else f"{value:.3f}"
+def secs(value: float | None, r: Result) -> str:
+    return "timeout" if r.timeout else "skipped" if r.skipped else "—" if value is None else f"{value:.3f}"
 
 
 def ratio(a: Result, b: Result) -> float | None:
     return a.median / b.median if a.median is not None and b.median else None
 
 
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("pass" if ok else "**FAIL**")
+def verdict(ok: bool | None, prefix: str = "") -> str:
+    return "n/a" if ok is None else prefix + ("pass" if ok else "**FAIL**")
 
 
-def notes_for(label: str, r: Result, notes: list[str]) -> None:
+def note(label: str, r: Result) -> None:
     if r.skipped:
-        notes.append(f"{label}: skipped ({r.skipped})")
-    elif 2 in r.codes or "Traceback" in r.stderr:
+        print(f"note: {label}: skipped ({r.skipped})")
+    elif r.timeout or 2 in r.codes or "Traceback" in r.stderr:
         last = (r.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-        notes.append(f"{label}: exit {sorted(r.codes)}: {last}")
+        print(f"note: {label}: {'timeout' if r.timeout else f'exit {sorted(r.codes)}'}: {last}")
 
 
 def generated_report(args, out: Path, cmds: Commands) -> None:
     ws = out / "workspace"
-    stats = corpus_stats(ws)
-    print("corpus: " + ", ".join(f"{v:,} {k}" for k, v in stats.items()) + f" ({ws})")
-    startup_cmd, startup_label = cmds.startup()
-    ours, ag, rg = measure(cmds.ours(ws), args), measure(cmds.ast_grep_cmd(ws), args, "no ast-grep"), \
-        measure(cmds.rg_cmd(ws), args, "no rg")
-    start = measure(startup_cmd, args)
-    lines = {size: measure(cmds.ours(out / f"lines_{size}"), args) for size in SIZES}
+    print("corpus: " + ", ".join(f"{v:,} {k}" for k, v in corpus_stats(ws).items()) + f" ({ws})")
+    startup, startup_label = cmds.startup()
+    ours, start = measure(cmds.ours(ws), args), measure(startup, args)
+    ag, rg = measure(cmds.ast_grep_cmd(ws), args, "no ast-grep"), measure(cmds.rg_cmd(ws), args, "no rg")
+    sized = {n: measure(cmds.ours(out / f"lines_{n}"), args) for n in SIZES}
     deep, flat = measure(cmds.ours(out / "nest_deep"), args), measure(cmds.ours(out / "nest_flat"), args)
-    rows = [("ours: full dry run (`diff`, all codemods)", ours, ratio(ours, ag), "<= 1.0x ast-grep",
-             verdict(None if ratio(ours, ag) is None else ratio(ours, ag) <= 1.0)),
+    vs_ag, grow = ratio(ours, ag), ratio(sized[6400], sized[1600])
+    extra = deep.median - flat.median if deep.median is not None and flat.median is not None else None
+    rows = [("ours: full dry run (`diff`, all codemods)", ours, vs_ag, "<= 1.0x ast-grep",
+             verdict(None if vs_ag is None else vs_ag <= 1.0)),
             ("ast-grep: one rule (GILOnceCell -> PyOnceLock)", ag, 1.0 if ag.median else None, "", ""),
             ("rg -l GILOnceCell", rg, ratio(rg, ag), "", ""),
-            (startup_label, start, None, "<= 150 ms", verdict(start.median and start.median <= 0.150))]
-    for size, r in lines.items():
-        per_line = f", {r.median / size * 1e6:.0f} µs/line" if r.median else ""
-        rows.append((f"ours: {size:,}-line lib.rs{per_line}", r, None, "", ""))
-    big, small = lines[SIZES[-1]], lines[SIZES[-2]]
-    grow = ratio(big, small)
-    rows[-1] = rows[-1][:3] + (f"<= 8x {SIZES[-2]:,}-line", f"{grow:.1f}x " + verdict(grow <= 8) if grow else "n/a")
-    extra = deep.median - flat.median if deep.median is not None and flat.median is not None else None
-    rows += [(f"ours: project with the depth-{args.nesting} expression", deep, None, "", ""),
+            (startup_label, start, None, "<= 150 ms", verdict(None if start.median is None else start.median <= 0.15))]
+    for n, r in sized.items():
+        per_line = f" ({r.median / n * 1e6:,.0f} µs/line)" if r.median else ""
+        target = ("<= 8x 1,600-line", verdict(grow <= 8, f"{grow:.1f}x ") if grow else "n/a") if n == 6400 else ("", "")
+        rows.append((f"ours: {n:,}-line lib.rs{per_line}", r, None) + target)
+    rows += [(f"ours: small project, depth-{args.nesting} expression", deep, None, "", ""),
              ("ours: same project, flat expression", flat, None, "nesting adds < 2 s",
-              f"+{extra:.3f} s " + verdict(extra < 2) if extra is not None else "n/a")]
+              verdict(extra < 2, f"+{extra:.3f} s ") if extra is not None else "n/a")]
     print("\n| measure | median s | min s | vs ast-grep | peak RSS MB | target | result |\n|---|---|---|---|---|---|---|")
-    ours_rss = []
     for label, r, rat, target, result in rows:
-        mine = label.startswith("ours")
-        rss = f"{r.rss_mb:.0f}" if r.times else "—"
-        ours_rss += [r.rss_mb] if mine and r.times else []
-        print(f"| {label} | {secs(r.median, r)} | {secs(min(r.times) if r.times else None, r)} | "
-              f"{f'{rat:.2f}x' if rat is not None else '—'} | {rss} | {target} | {result} |")
-    peak = max(ours_rss, default=None)
-    print(f"| ours: peak RSS, any run | | | | {peak:.0f} | <= 500 MB | {verdict(peak <= 500)} |" if peak else
-          "| ours: peak RSS, any run | | | | — | <= 500 MB | n/a |")
-    notes: list[str] = []
+        print(f"| {label} | {secs(r.median, r)} | {secs(min(r.times, default=None), r)} | "
+              f"{'—' if rat is None else f'{rat:.2f}x'} | {f'{r.rss_mb:.0f}' if r.times else '—'} | {target} | {result} |")
+    peak = max((r.rss_mb for label, r, *_ in rows if label.startswith("ours") and r.times), default=None)
+    print(f"| ours: peak RSS, any run | | | | {'—' if peak is None else f'{peak:.0f}'} | <= 500 MB | "
+          f"{verdict(None if peak is None else peak <= 500)} |")
+    print(f"\nrepetitions: {args.repeat}; ours = `{shlex.join(cmds.ours(Path('DIR')))}`")
     for label, r, *_ in rows:
-        notes_for(label, r, notes)
-    print("\nrepetitions: %d; ours = `%s`" % (args.repeat, shlex.join(cmds.ours(Path("DIR")))))
-    for note in notes:
-        print("note: " + note)
+        note(label, r)
 
 
 def real_report(args, cmds: Commands) -> None:
-    print("| directory | crates | .rs files | Rust lines | .py files | ours s | ast-grep s | ours / ast-grep | rg s "
-          "| ours peak RSS MB | <= 1.0x ast-grep, <= 500 MB |\n|---|---|---|---|---|---|---|---|---|---|---|")
-    notes: list[str] = []
+    print("| directory | crates | .rs files | Rust lines | PyO3 .rs | .py files | ours s | ast-grep s | ours / ast-grep "
+          "| rg s | ours peak RSS MB | <= 1.0x ast-grep and <= 500 MB |\n" + "|---" * 12 + "|")
     for d in map(Path, args.real):
         s = corpus_stats(d)
         ours, ag = measure(cmds.ours(d), args), measure(cmds.ast_grep_cmd(d), args, "no ast-grep")
-        rg = measure(cmds.rg_cmd(d), args, "no rg")
-        rat = ratio(ours, ag)
-        ok = None if rat is None else rat <= 1.0 and ours.rss_mb <= 500
-        print(f"| {d} | {s['crates']:,} | {s['.rs files']:,} | {s['Rust lines']:,} | {s['.py files']:,} | "
-              f"{secs(ours.median, ours)} | {secs(ag.median, ag)} | {f'{rat:.2f}x' if rat else '—'} | "
-              f"{secs(rg.median, rg)} | {ours.rss_mb:.0f} | {verdict(ok)} |")
-        notes_for(f"ours on {d}", ours, notes)
-    for note in notes:
-        print("note: " + note)
+        rg, rat = measure(cmds.rg_cmd(d), args, "no rg"), ratio(ours, ag)
+        print(f"| {d} | " + " | ".join(f"{v:,}" for v in s.values()) + f" | {secs(ours.median, ours)} | "
+              f"{secs(ag.median, ag)} | {'—' if rat is None else f'{rat:.2f}x'} | {secs(rg.median, rg)} | "
+              f"{ours.rss_mb:.0f} | {verdict(None if rat is None else rat <= 1.0 and ours.rss_mb <= 500)} |")
+        note(f"ours on {d}", ours)
 
 
-def parse_args(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--crates", type=int, default=25, help="member crates")
-    p.add_argument("--files", type=int, default=1200, help="total .rs files in the workspace (about)")
-    p.add_argument("--lines", type=int, default=160, help="average lines per .rs file")
-    p.add_argument("--depth", type=int, default=4, help="deepest `mod` nesting")
-    p.add_argument("--chain", type=int, default=3, help="length of the `pub use x::*;` re-export chain")
-    p.add_argument("--longest", type=int, default=5000, help="lines of the longest file")
-    p.add_argument("--pyo3-share", type=float, default=0.2, help="share of .rs files with PyO3 patterns")
-    p.add_argument("--nesting", type=int, default=800, help="depth of the nested expression")
-    p.add_argument("--py-files", type=int, default=300, help=".py files under python/<pkg>/")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeat", type=int, default=3, help="runs per command (median and min reported)")
-    p.add_argument("--timeout", type=float, default=900, help="seconds per command run")
-    p.add_argument("--tool", help="our command (default: `<this python> -m migrate`)")
-    p.add_argument("--target-pyo3", default="0.26", help="passed to `diff`; `none` to leave it out")
-    p.add_argument("--ast-grep", help="ast-grep binary")
-    p.add_argument("--rg", help="ripgrep binary")
-    p.add_argument("--out", type=Path, help="write the corpus here (kept) instead of a temporary directory")
-    p.add_argument("--generate-only", type=Path, metavar="DIR", help="write the corpus to DIR and exit")
+    for flag, kind, default, text in [
+            ("--crates", int, 25, "member crates"), ("--files", int, 1200, "total .rs files in the workspace"),
+            ("--lines", int, 160, "average lines per .rs file"), ("--depth", int, 4, "deepest `mod` nesting"),
+            ("--chain", int, 3, "links in the `pub use x::*;` re-export chain"),
+            ("--longest", int, 5000, "lines of the longest file"),
+            ("--pyo3-share", float, 0.2, "share of .rs files with PyO3 patterns"),
+            ("--nesting", int, 800, "depth of the nested expression"),
+            ("--py-files", int, 300, ".py files under python/<pkg>/"), ("--seed", int, 0, "corpus seed"),
+            ("--repeat", int, 3, "runs per command (median and min are reported)"),
+            ("--timeout", float, 900, "seconds per command run"),
+            ("--tool", str, None, "our command (default: `<this python> -m migrate`)"),
+            ("--target-pyo3", str, "0.26", "passed to `diff`; `none` leaves it out"),
+            ("--ast-grep", str, None, "ast-grep binary"), ("--rg", str, None, "ripgrep binary"),
+            ("--out", Path, None, "write the corpus here (kept) instead of a temporary directory"),
+            ("--generate-only", Path, None, "write the corpus to this directory and exit")]:
+        p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument("--real", nargs="+", metavar="DIR", help="measure these directories instead of a corpus")
     return p.parse_args(argv)
 
@@ -727,20 +604,17 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.generate_only:
         generate_all(args, args.generate_only)
-        print(f"corpus written to {args.generate_only}: " + ", ".join(
-            f"{v:,} {k}" for k, v in corpus_stats(args.generate_only / "workspace").items()))
+        stats = corpus_stats(args.generate_only / "workspace")
+        print(f"corpus in {args.generate_only}: " + ", ".join(f"{v:,} {k}" for k, v in stats.items()))
         return 0
     cmds = Commands(args)
     if args.real:
         real_report(args, cmds)
         return 0
-    if args.out:
-        generate_all(args, args.out)
-        generated_report(args, args.out, cmds)
-        return 0
     with tempfile.TemporaryDirectory(prefix="pyo3-migrate-bench-") as tmp:
-        generate_all(args, Path(tmp))
-        generated_report(args, Path(tmp), cmds)
+        out = args.out or Path(tmp)
+        generate_all(args, out)
+        generated_report(args, out, cmds)
     return 0
 
 
