@@ -135,6 +135,9 @@ def _enclosing_returns_result(source: bytes, node: Node) -> bool:
     return False
 
 
+_FUNCTION_ITEMS = ("function_item", "function_signature_item")
+
+
 def crate_function_names(snapshot: Snapshot) -> dict[Path, set[str]]:
     """Crate manifest -> the names of the functions and methods its own files define."""
     out: dict[Path, set[str]] = {}
@@ -144,8 +147,8 @@ def crate_function_names(snapshot: Snapshot) -> dict[Path, set[str]]:
             source = snapshot.contents[path]
             if b"_bound" not in source:
                 continue
-            for node in rust.walk(rust.parse(source).root_node):
-                if node.type in ("function_item", "function_signature_item"):
+            for node in rust.nodes_of_kinds(rust.parse(source).root_node, _FUNCTION_ITEMS):
+                if node.type in _FUNCTION_ITEMS:
                     name = node.child_by_field_name("name")
                     if name is not None:
                         names.add(rust.text(source, name))

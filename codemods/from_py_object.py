@@ -102,7 +102,7 @@ def survey(snapshot: Snapshot) -> dict[Path, CrateClones]:
             source = snapshot.contents[path]
             if b"Clone" not in source and b"pyclass" not in source:
                 continue
-            for node in rust.walk(rust.parse(source).root_node):
+            for node in rust.nodes_of_kinds(rust.parse(source).root_node, ("impl_item", *_CLASS_ITEMS)):
                 if node.type == "impl_item":
                     name = _clone_impl_of(source, node)
                     if name is not None:
