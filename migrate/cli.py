@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,13 +12,14 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 import codemods
-from migrate import engine, report
+from migrate import engine, report, rust
 from migrate.apply import git_state
 from migrate.plan import plan_lines
-from migrate.runner import RunResult, migrate_path, write_changes
+from migrate.runner import RunResult, migrate_paths, write_changes
 from migrate.verify import verify_written
 from migrate.version import Version
 
@@ -44,6 +46,10 @@ CodemodOpt = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
+JobsOpt = Annotated[
+    Optional[int], typer.Option("--jobs", "-j", min=1, help="Projects migrated at once (default: the number of cores).")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 FreeThreadedOpt = Annotated[
     bool,
     typer.Option(
@@ -74,10 +80,22 @@ def _selected(ids: list[str] | None):
         raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
 
 
-def _run_all(paths: list[Path], ids, target, unsafe, free_threaded) -> list[RunResult]:
+def _run_all(paths: list[Path], ids, target, unsafe, free_threaded, jobs: int | None = None,
+             quiet: bool = False) -> list[RunResult]:
     selected = _selected(ids)
     options = _options(target, unsafe, free_threaded)
-    return [migrate_path(p, selected, options) for p in paths]
+    jobs = jobs or os.cpu_count() or 1
+    if quiet or not err.is_terminal:
+        return migrate_paths(paths, selected, options, jobs)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        tasks = {p: bar.add_task(str(p), total=len(selected)) for p in paths}
+
+        def show(path: Path, done: int, total: int, label: str) -> None:
+            bar.update(tasks[path], completed=done * len(selected) // max(total, 1),
+                       description=f"{path}: {label} ({rust.parsed_files()} files parsed)", refresh=True)
+
+        return migrate_paths(paths, selected, options, jobs, show)
 
 
 def _print_errors(results: list[RunResult]) -> None:
@@ -104,9 +122,11 @@ def diff(
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
+    jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Show what would change, as a unified diff (`git apply` accepts it); write nothing."""
-    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded)
+    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded, jobs, quiet)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:
@@ -131,6 +151,8 @@ def apply(
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
+    jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Rewrite the files in place (atomically, keeping their mode)."""
     for path in paths:
@@ -144,7 +166,7 @@ def apply(
                 f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
                 "commit or stash them, or pass --allow-dirty"
             )
-    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded)
+    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded, jobs, quiet)
     for r in results:
         write_changes(r)
         if verify and r.written:
@@ -183,9 +205,11 @@ def scan(
     codemod: CodemodOpt = None,
     output_format: FormatOpt = Format.text,
     declare_free_threaded: FreeThreadedOpt = False,
+    jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """List what needs a person (file:line:col, codemod id, reason) and what would change."""
-    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded)
+    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded, jobs, quiet)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:
@@ -209,9 +233,11 @@ def plan(
     target_pyo3: Annotated[str, typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z).")],
     codemod: CodemodOpt = None,
     declare_free_threaded: FreeThreadedOpt = False,
+    jobs: JobsOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Show the hops to the target, the codemods that act at each, and what will need a person."""
-    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded)
+    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded, jobs, quiet)
     target = Version.parse(target_pyo3)
     for r in results:
         if r.project is not None and not r.errors:

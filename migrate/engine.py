@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import libcst
 
@@ -110,8 +111,14 @@ def _apply_gated(path: Path, source: bytes, fixes: list[Fix]) -> tuple[bytes, li
     return apply_edits(source, [e for f in current_fixes for e in f.edits]), applied, dropped
 
 
-def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options) -> list[FileResult]:
-    """Migrate in memory. `contents` maps project-relative paths to their bytes as read."""
+Progress = Callable[[int, int, str], None]  # (codemods done in this pass, codemods, what runs now)
+
+
+def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
+        progress: Progress | None = None) -> list[FileResult]:
+    """Migrate in memory. `contents` maps project-relative paths to their bytes as read.
+
+    `progress`, when given, hears of each codemod as it starts (for a progress bar)."""
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()
@@ -122,12 +129,14 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
             results[path].input_error = problem
     current = dict(contents)
     final_findings: dict[Path, list] = {}
-    for _ in range(MAX_PASSES):
+    for number in range(1, MAX_PASSES + 1):
         final_findings = {}
         for result in results.values():
             result.held_back.clear()  # each pass makes them again, on its own bytes: the last pass's count
         changed = False
-        for codemod in codemods:
+        for done, codemod in enumerate(codemods):
+            if progress is not None:
+                progress(done, len(codemods), f"pass {number}: {codemod.info.id}")
             shown = _shown_to(codemod.info, project, current)
             if not shown.crates and codemod.info.triggers:
                 continue

@@ -6,7 +6,9 @@ The only module besides apply.py and cli.py that touches the disk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Callable
 
 from migrate import engine
 from migrate.apply import ApplyError, write_atomic
@@ -75,7 +77,8 @@ def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: 
     return contents
 
 
-def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options) -> RunResult:
+def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
+                 progress: engine.Progress | None = None) -> RunResult:
     root = path.resolve()
     result = RunResult(root, None)
     if not root.is_dir():
@@ -91,12 +94,30 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options) -
         result.errors.append(f"{path}: no crate depending on pyo3 found")
         return result
     contents = _read_inputs(root, project, codemods, result.errors)
-    result.files = engine.run(project, contents, codemods, options)
+    result.files = engine.run(project, contents, codemods, options, progress)
     for f in result.files:
         if f.input_error is not None:
             result.errors.append(f"{root / f.path}: {f.input_error}; file left alone")
         result.errors.extend(f"{root / f.path}: {failure}" for failure in f.failures)
     return result
+
+
+def migrate_paths(paths: list[Path], codemods: list[Codemod], options: engine.Options, jobs: int = 1,
+                  progress: Callable[[Path, int, int, str], None] | None = None) -> list[RunResult]:
+    """Each project on its own, `jobs` at a time in worker processes; results in the order of
+    `paths`, the same for any `jobs`. `progress(path, done, total, label)` hears of each step of
+    a project run here, and of each project a worker finished (done == total)."""
+    if jobs <= 1 or len(paths) <= 1:
+        return [
+            migrate_path(p, codemods, options, (lambda d, t, label, p=p: progress(p, d, t, label)) if progress else None)
+            for p in paths
+        ]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+        futures = {pool.submit(migrate_path, p, codemods, options): p for p in paths}
+        for future in as_completed(futures):
+            if progress is not None:
+                progress(futures[future], 1, 1, "done")
+        return [future.result() for future in futures]
 
 
 def write_changes(result: RunResult) -> None:

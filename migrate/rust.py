@@ -36,6 +36,11 @@ def parse(source: bytes) -> Tree:
     return tree
 
 
+def parsed_files() -> int:
+    """How many distinct files (bytes) this run has parsed so far (for progress)."""
+    return len(_TREES)
+
+
 # What encloses a node, recorded by the one top-down sweep of its tree: (parent, innermost macro
 # invocation or macro_rules! definition around it, innermost use_declaration around it). The
 # children of one node share one tuple.

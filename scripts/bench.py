@@ -528,7 +528,7 @@ def note(label: str, r: Result) -> None:
         print(f"note: {label}: skipped ({r.skipped})")
     elif r.timeout or 2 in r.codes or "Traceback" in r.stderr:
         last = (r.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-        print(f"note: {label}: {'timeout' if r.timeout else f'exit {sorted(r.codes)}'}: {last}")
+        print(f"note: {label}: {'killed at --timeout' if r.timeout else f'exit {sorted(r.codes)}'}: {last}")
 
 
 def generated_report(args, out: Path, cmds: Commands) -> None:
@@ -574,7 +574,7 @@ def real_report(args, cmds: Commands) -> None:
         rg, rat = measure(cmds.rg_cmd(d), args, "no rg"), ratio(ours, ag)
         print(f"| {d} | " + " | ".join(f"{v:,}" for v in s.values()) + f" | {secs(ours.median, ours)} | "
               f"{secs(ag.median, ag)} | {'—' if rat is None else f'{rat:.2f}x'} | {secs(rg.median, rg)} | "
-              f"{ours.rss_mb:.0f} | {verdict(None if rat is None else rat <= 1.0 and ours.rss_mb <= 500)} |")
+              f"{f'{ours.rss_mb:.0f}' if ours.times else '—'} | {verdict(None if rat is None else rat <= 1.0 and ours.rss_mb <= 500)} |")
         note(f"ours on {d}", ours)
 
 

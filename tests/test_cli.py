@@ -183,3 +183,32 @@ def test_plan_counts_each_crate_of_a_workspace_on_its_own():
     assert "crate shapes_core" in core and "from-py-object" not in core, "Point lives in shapes_ext"
     assert "from-py-object: 1 file(s) to change" in ext
     assert "1 unsafe fix(es) held back (--unsafe)" in ext
+
+
+def test_several_projects_give_the_same_bytes_for_any_jobs():
+    paths = [str(SAMPLES / name) for name in ("gil_cells", "protected", "workspace")]
+    one = invoke("diff", *paths, "--target-pyo3", "0.29", "-j", "1")
+    two = invoke("diff", *paths, "--target-pyo3", "0.29", "--jobs", "2")
+    assert one.stdout_bytes and one.stdout_bytes == two.stdout_bytes
+    assert one.stderr_bytes == two.stderr_bytes
+    assert one.exit_code == two.exit_code
+
+
+def test_progress_on_a_terminal_only_and_never_with_quiet(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from migrate import cli
+
+    shown = {}
+    for quiet in (False, True):
+        screen = io.StringIO()
+        monkeypatch.setattr(cli, "err", Console(file=screen, force_terminal=True, width=200))
+        result = invoke("diff", str(SAMPLES / "gil_cells"), "--target-pyo3", "0.26", *(["-q"] if quiet else []))
+        assert result.exit_code == 0
+        shown[quiet] = screen.getvalue()
+    assert "pass 1: once-lock" in shown[False] and "files parsed" in shown[False]
+    assert "pass 1" not in shown[True]
+    piped = invoke("diff", str(SAMPLES / "gil_cells"), "--target-pyo3", "0.26")  # the runner's stderr is no terminal
+    assert "pass 1" not in piped.stderr
