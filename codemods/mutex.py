@@ -86,7 +86,7 @@ from migrate import rust
 from migrate.cells import impl_type_name, method_call, owner_of, receiver_key
 from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.model import Edit, Safety, apply_edits
-from migrate.names import CrateNames, FileRefs, ItemRef, canonical, find_refs
+from migrate.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
 from migrate.rust import FileIndex, UseLeaf
 from migrate.version import V0_24, Version
 
@@ -252,17 +252,24 @@ class MutexCodemod(Codemod):
     def scan(self, snapshot: Snapshot) -> Facts:
         names = CrateNames.of_snapshot(snapshot)
         facts = Facts(names)
+        spellings = item_names(names, GIL_PROTECTED)
+        naming = set(names.files_with(spellings))  # only these can name the type
         for path in snapshot.rust_files():
-            if path not in names.index:
+            if path not in naming:
                 continue
             source = snapshot.contents[path]
-            refs = find_refs(names, path, GIL_PROTECTED)
+            refs = find_refs(names, path, GIL_PROTECTED, spellings)
             scan = FileScan(path, names.index[path], refs, {})
             facts.files[path] = scan
             for ref in refs.refs:
                 _classify_ref(facts, path, source, scan, ref)
         if facts.keys:
-            facts.struct_fields = _struct_fields(names)
+            facts.struct_fields = _struct_fields(names, set(facts.keys))
+            keyed = set(names.files_with(facts.keys))  # and only these can name a key
+            for path in snapshot.rust_files():
+                if path in keyed and path not in facts.files:
+                    facts.files[path] = FileScan(path, names.index[path], FileRefs(), {})
+            facts.files = {p: facts.files[p] for p in snapshot.rust_files() if p in facts.files}  # file order
         for path, scan in facts.files.items():
             if scan.refs.refs or facts.keys:
                 _collect_mentions(facts, path, snapshot.contents[path], scan)
@@ -577,10 +584,13 @@ def _declaring_structs(names: CrateNames, protected: Protected) -> set[str] | No
     return found
 
 
-def _struct_fields(names: CrateNames) -> dict[str, set[str]]:
+def _struct_fields(names: CrateNames, keys: set[str]) -> dict[str, set[str]]:
+    """Struct name -> its fields, for the structs in files that spell a key (a field of another
+    name never decides anything)."""
     out: dict[str, set[str]] = {}
-    for index in names.index.values():
-        for node in rust.walk(index.tree.root_node):
+    for path in names.files_with(keys):
+        index = names.index[path]
+        for node in rust.nodes_of_kinds(index.tree.root_node, ("field_declaration",)):
             if node.type != "field_declaration" or node.parent is None or node.parent.parent is None:
                 continue
             struct, name = node.parent.parent, node.child_by_field_name("name")

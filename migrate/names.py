@@ -447,20 +447,27 @@ def _last_segment_of_parent(node: Node) -> bool:
     return name is not None and name.id == node.id
 
 
+_NAME_KINDS = ("type_identifier", "identifier", "scoped_type_identifier", "scoped_identifier")
+
+
 def find_refs(names: CrateNames, file: Path, item: tuple[str, ...], local_names: set[str] | None = None) -> FileRefs:
-    """Every mention of PyO3's `item` (a canonical path such as ("pyo3", "sync", "GILOnceCell")) in file."""
+    """Every mention of PyO3's `item` (a canonical path such as ("pyo3", "sync", "GILOnceCell")) in file.
+
+    Only the places where one of its names is spelled are looked at (found by a byte search,
+    then the node there), in source order: the cost follows the mentions, not the file.
+    """
     index = names.index[file]
     source = index.source
     local_names = local_names or item_names(names, item)
     out = FileRefs()
     for leaf in index.all_leaves():
-        if not leaf.is_glob:
+        if not leaf.is_glob and leaf.local_name in local_names:
             resolved = names.resolve(file, leaf.node, leaf.local_name)
             if resolved is not None and resolved.target == item:
                 out.uses.append(leaf)
-    for node in rust.walk(index.tree.root_node):
+    for node in _mention_candidates(source, index.tree.root_node, local_names):
         kind = node.type
-        if kind == "macro_invocation" and macro_name(source, node) in ITEM_MACROS:
+        if kind == "macro_invocation":
             _item_macro_refs(names, file, node, item, local_names, out)
             continue
         if kind == "identifier" and node.parent is not None and node.parent.type in rust.TOKEN_GROUPS:
@@ -470,12 +477,48 @@ def find_refs(names: CrateNames, file: Path, item: tuple[str, ...], local_names:
                 if resolved is not None and resolved.target == item:
                     out.macro_leaves.extend(resolved.chain)
             continue
-        if kind not in ("type_identifier", "identifier", "scoped_type_identifier", "scoped_identifier"):
-            continue
         if rust.in_use_declaration(node):
             continue
         _classify(names, file, node, item, local_names, out, _Parsed(source))
     return out
+
+
+def _mention_candidates(source: bytes, root: Node, words: set[str]) -> list[Node]:
+    """The nodes a whole-tree walk would classify for these words, in its order: each name node
+    that spells one, the paths it ends (`a::b::WORD`), and the `thread_local!` invocations
+    around one (their bodies are parsed as items)."""
+    found: dict[tuple[int, int, str], Node] = {}
+    for word in words:
+        encoded = word.encode()
+        at = source.find(encoded)
+        while at != -1:
+            end = at + len(encoded)
+            node = root.descendant_for_byte_range(at, end)
+            at = source.find(encoded, end)
+            if node is None or (node.start_byte, node.end_byte) != (end - len(encoded), end) or node.type not in _NAME_KINDS:
+                continue
+            item_macro = _item_macro_around(source, node)
+            if item_macro is not None:
+                found.setdefault((item_macro.start_byte, -item_macro.end_byte, item_macro.type), item_macro)
+                continue
+            found.setdefault((node.start_byte, -node.end_byte, node.type), node)
+            last, parent = node, node.parent
+            while parent is not None and parent.type in ("scoped_type_identifier", "scoped_identifier"):
+                name = parent.child_by_field_name("name")
+                if name is None or name.id != last.id:
+                    break
+                found.setdefault((parent.start_byte, -parent.end_byte, parent.type), parent)
+                last, parent = parent, parent.parent
+    return [found[key] for key in sorted(found)]
+
+
+def _item_macro_around(source: bytes, node: Node) -> Node | None:
+    macro = rust.in_macro(node)
+    while macro is not None:
+        if macro.type == "macro_invocation" and macro_name(source, macro) in ITEM_MACROS:
+            return macro
+        macro = rust.in_macro(macro)
+    return None
 
 
 @dataclass(frozen=True)
