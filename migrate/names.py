@@ -160,10 +160,10 @@ class CrateNames:
         return names
 
     def files_with(self, words) -> list[Path]:
-        """The files whose bytes contain any of `words` (a name can only be written where its
-        letters are): the files worth parsing to find it."""
-        encoded = [w.encode() for w in words]
-        return [p for p, source in self.sources.items() if any(w in source for w in encoded)]
+        """The files that spell any of `words` as a whole word (a name can only be written where
+        its letters are): the files worth parsing to find it."""
+        wanted = {w.encode() for w in words}
+        return [p for p, source in self.sources.items() if not wanted.isdisjoint(rust.words(source))]
 
     def _indexed(self, path: Path, index: FileIndex) -> None:
         """A file was parsed: its module and the inline `mod { .. }` modules in it become known."""
