@@ -239,9 +239,7 @@ class _Names:
 
 def _rename_python_functions(ctx: Context, names: _Names) -> None:
     edits: dict[str, list[Edit]] = {}
-    for node in rust.walk(ctx.tree.root_node):
-        if node.type != "scoped_identifier":
-            continue
+    for node in rust.nodes_of_kinds(ctx.tree.root_node, ("scoped_identifier",)):
         name = node.child_by_field_name("name")
         path = node.child_by_field_name("path")
         if name is None or path is None or names.text(name) not in RENAMES:
@@ -261,9 +259,7 @@ def _rename_python_functions(ctx: Context, names: _Names) -> None:
 
 def _rename_allow_threads(ctx: Context, names: _Names) -> None:
     edits = []
-    for node in rust.walk(ctx.tree.root_node):
-        if node.type != "field_expression":
-            continue
+    for node in rust.nodes_of_kinds(ctx.tree.root_node, ("field_expression",)):
         field_node = node.child_by_field_name("field")
         receiver = node.child_by_field_name("value")
         if field_node is None or receiver is None or names.text(field_node) != "allow_threads":
@@ -454,6 +450,9 @@ class _PyObjectRefs:
     stray: list[Node] = field(default_factory=list)  # PyO3's PyObject where `Py<PyAny>` cannot be written
 
 
+_NAME_KINDS = ("identifier", "type_identifier", "scoped_identifier", "scoped_type_identifier")
+
+
 def _py_object_refs(names: _Names) -> _PyObjectRefs:
     """Every mention of PyO3's `PyObject` in one file, resolved through its `use` declarations.
 
@@ -466,10 +465,8 @@ def _py_object_refs(names: _Names) -> _PyObjectRefs:
         if not leaf.is_glob and leaf.path in PY_OBJECT_PATHS:
             out.uses.append(leaf)
     local = {PY_OBJECT} | {leaf.local_name for leaf in out.uses}
-    for node in rust.walk(index.tree.root_node):
+    for node in rust.nodes_of_kinds(index.tree.root_node, _NAME_KINDS):
         kind = node.type
-        if kind not in ("identifier", "type_identifier", "scoped_identifier", "scoped_type_identifier"):
-            continue
         parent = node.parent
         if parent is None or parent.type in rust.TOKEN_GROUPS:
             continue

@@ -176,7 +176,7 @@ class BoundApiCodemod(Codemod):
         own = ctx.facts.get(crate.manifest, set()) if crate is not None else set()
         index = FileIndex.build(ctx.source, ctx.tree)
         edits: list[Edit] = []
-        for node in rust.walk(ctx.tree.root_node):
+        for node in rust.nodes_of_kinds(ctx.tree.root_node, ("macro_invocation", "call_expression")):
             if node.type == "macro_invocation":
                 edits.extend(self._macro(ctx, node))
                 continue

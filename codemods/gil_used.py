@@ -299,9 +299,7 @@ def _is_var_or_ok_var(source: bytes, node: Node, var: str) -> bool:
 def _submodule_makers(source: bytes, root: Node) -> set[str]:
     """Names of the functions called inside `add_submodule(..)` arguments: `m.add_submodule(&make(py)?)`."""
     names = set()
-    for node in rust.walk(root):
-        if node.type != "call_expression":
-            continue
+    for node in rust.nodes_of_kinds(root, ("call_expression",)):
         function = node.child_by_field_name("function")
         arguments = node.child_by_field_name("arguments")
         if function is None or function.type != "field_expression" or arguments is None:
@@ -348,10 +346,13 @@ def _attributed_item(attr_item: Node) -> Node:
     return sibling or attr_item
 
 
+_BLOCKER_KINDS = ("identifier", "type_identifier", "field_identifier", "static_item", "attribute_item")
+
+
 def _blockers(source: bytes, tree) -> list[Blocker]:
     found: list[tuple[Blocker, Node]] = []
     type_mentions: dict[str, list[Node]] = {}
-    for node in rust.walk(tree.root_node):
+    for node in rust.nodes_of_kinds(tree.root_node, _BLOCKER_KINDS):
         kind = node.type
         if kind in ("identifier", "type_identifier"):
             written = rust.text(source, node)
@@ -400,8 +401,8 @@ def _macro_modules(source: bytes, root: Node) -> list[int]:
     """`#[pymodule]`s written inside a macro (`macro_rules!` bodies, invocations) with no
     `gil_used` and no `submodule`: token trees this tool does not edit."""
     found = []
-    for node in rust.walk(root):
-        if node.type != "token_tree" or node.prev_sibling is None or node.prev_sibling.type != "#":
+    for node in rust.nodes_of_kinds(root, ("token_tree",)):
+        if node.prev_sibling is None or node.prev_sibling.type != "#":
             continue
         inner = node.children[1:-1]
         if not inner or node.children[0].type != "[":
@@ -449,7 +450,7 @@ def _analyze(source: bytes) -> FileFacts:
     tree = rust.parse(source)
     facts = FileFacts()
     adders = _submodule_makers(source, tree.root_node)
-    for node in rust.walk(tree.root_node):
+    for node in rust.nodes_of_kinds(tree.root_node, ("function_item", "mod_item", "call_expression")):
         if node.type in ("function_item", "mod_item"):
             module = _module(source, node)
             if module is not None:

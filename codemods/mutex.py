@@ -523,6 +523,9 @@ def _is_tail(block: Node, node: Node) -> bool:
 # ------------------------------------------------------------------------------------ mentions
 
 
+_MENTION_KINDS = (*rust.TOKEN_GROUPS, "field_identifier", "shorthand_field_identifier", "identifier")
+
+
 def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -> None:
     """Every place a key is named in an expression: accesses, or a reason to hold the key."""
     keys = facts.keys
@@ -533,7 +536,7 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
     value_keys = {
         k for k, p in keys.items() if k not in field_keys or any(d.item.type != "field_declaration" for d in p.decls)
     }
-    for node in rust.walk(scan.index.tree.root_node):
+    for node in rust.nodes_of_kinds(scan.index.tree.root_node, _MENTION_KINDS):
         kind = node.type
         if kind in rust.TOKEN_GROUPS:
             if any(a.type in ("attribute_item", "inner_attribute_item") for a in rust.ancestors(node)):

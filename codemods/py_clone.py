@@ -379,9 +379,14 @@ _SITE_KINDS = ("struct_item", "enum_item", "union_item", "call_expression", "sco
 _CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
 
 
+_ITEMS: dict[Node, list[Node]] = rust.run_cache()
+
+
 def _module_items(root: Node) -> list[Node]:
-    """Struct/enum/type items outside macros, anywhere in the file."""
-    return rust.nodes_of_kinds(root, _ITEM_KINDS)
+    """Struct/enum/type items outside macros, anywhere in the file (looked up once per tree)."""
+    if root not in _ITEMS:
+        _ITEMS[root] = rust.nodes_of_kinds(root, _ITEM_KINDS)
+    return _ITEMS[root]
 
 
 _SURVEYS: dict[tuple, Survey] = rust.run_cache()

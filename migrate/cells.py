@@ -494,7 +494,7 @@ class _Builder:
                 cells.ref_decl[ref.span[0]] = ident
         for path in self.names.files_with(self.field_keys):  # only a cell field's name can matter
             index = self.names.index[path]
-            for node in rust.walk(index.tree.root_node):
+            for node in rust.nodes_of_kinds(index.tree.root_node, ("field_declaration",)):
                 if node.type == "field_declaration":
                     name = node.child_by_field_name("name")
                     if name is not None and (path, node.start_byte) not in self.by_node:
@@ -592,33 +592,31 @@ class _Builder:
             index = self.names.index[path]
             source = index.source
             self.inv.files.setdefault(path, FileCells(index, FileRefs(), {}))  # a file that uses cells
-            for node in rust.walk(index.tree.root_node):
+            for node in rust.nodes_of_kinds(index.tree.root_node, _REFERENCE_KINDS):
                 kind = node.type
                 if kind in rust.TOKEN_GROUPS:
                     self._macro_tokens(path, node, binding_names)
                     continue
-                if rust.in_macro(node) is not None:
+                named = _named(source, node, kind)
+                if named is None or rust.in_macro(node) is not None:
                     continue
-                if kind == "identifier" and rust.text(source, node) in binding_names:
+                if kind == "identifier" and named in binding_names:
                     if self._is_expression(node):
                         self._reference(path, node)
-                elif kind == "scoped_identifier" and self._is_expression(node):
-                    name = node.child_by_field_name("name")
-                    if name is not None and rust.text(source, name) in value_keys:
+                elif kind == "scoped_identifier" and named in value_keys:
+                    if self._is_expression(node):
                         self._reference(path, node)
-                elif kind == "field_expression":
-                    fld = node.child_by_field_name("field")
-                    if fld is not None and rust.text(source, fld) in self.field_keys:
-                        self._reference(path, node)
-                elif kind == "shorthand_field_initializer":
-                    self._shorthand(path, node)
+                elif kind == "field_expression" and named in self.field_keys:
+                    self._reference(path, node)
+                elif kind == "shorthand_field_initializer" and named in binding_names | self.field_keys:
+                    self._shorthand(path, node)  # (another name is neither a cell nor a cell's field)
 
     def _pattern_binding_names(self) -> set[str]:
         found = set()
         owners = {owner for owner, _ in self.by_owner}
         for path in self.names.files_with(owner for owner in owners if owner):
             index = self.names.index[path]
-            for node in rust.walk(index.tree.root_node):
+            for node in rust.nodes_of_kinds(index.tree.root_node, ("tuple_struct_pattern", "struct_pattern")):
                 if node.type in ("tuple_struct_pattern", "struct_pattern"):
                     type_node = node.child_by_field_name("type")
                     if _type_name(index.source, type_node, node) in owners:
@@ -889,6 +887,23 @@ class _Builder:
             return any(n.start_byte in ref_starts for n in rust.walk(type_path))
         found = self.attribute(path, value)
         return isinstance(found, tuple)
+
+
+_REFERENCE_KINDS = (*rust.TOKEN_GROUPS, "identifier", "scoped_identifier", "field_expression", "shorthand_field_initializer")
+
+
+def _named(source: bytes, node: Node, kind: str) -> str | None:
+    """The name that decides whether a reference-sweep node can be a cell: the identifier, a
+    path's last segment, an accessed field, a shorthand's name."""
+    if kind == "identifier":
+        return rust.text(source, node)
+    if kind == "scoped_identifier":
+        name = node.child_by_field_name("name")
+    elif kind == "field_expression":
+        name = node.child_by_field_name("field")
+    else:
+        name = node.named_children[0] if node.named_children else None
+    return rust.text(source, name) if name is not None else None
 
 
 def _numeric_field(source: bytes, field_expression: Node) -> bool:

@@ -58,7 +58,7 @@ def syntax_problem(path: Path, source: bytes) -> str | None:
 
 def _parse_error(path: Path, source: bytes) -> str | None:
     if path.suffix == ".rs":
-        node = rust.first_error(rust.parse(source))
+        node = rust.syntax_error(source)
         if node is None:
             return None
         line, col = line_col(source, node.start_byte)

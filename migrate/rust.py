@@ -36,30 +36,23 @@ def parse(source: bytes) -> Tree:
     return tree
 
 
+def syntax_error(source: bytes) -> Node | None:
+    """The first syntax error in source, or None. The tree is kept only if a codemod parsed
+    these bytes already: checking every file must not hold every file's tree."""
+    tree = _TREES.get(source) or _PARSER.parse(source)
+    return first_error(tree)
+
+
 def parsed_files() -> int:
     """How many distinct files (bytes) this run has parsed so far (for progress)."""
     return len(_TREES)
 
 
-# What encloses a node, recorded by the one top-down sweep of its tree: (parent, innermost macro
-# invocation or macro_rules! definition around it, innermost use_declaration around it). The
-# children of one node share one tuple.
-_Around = tuple  # (Node | None, Node | None, Node | None)
-
-
-# Per node of every tree swept so far: what encloses it, and its position in its tree's preorder.
-# tree-sitter keeps no parent pointers (`Node.parent` searches down from the root, so a walk up
-# costs O(depth^2)); one sweep from the root makes these lookups O(1). Node keys keep their tree
-# alive, so a key is never reused by another tree while it is here.
-_AROUND: dict[Node, _Around] = {}
-_PREORDER: dict[Node, list[Node]] = {}  # root -> every node of its tree, in source order
-_POSITION: dict[Node, int] = {}  # node -> its index in its tree's preorder list
-
 _MACROS = ("macro_invocation", "macro_definition")
 
 
 # Other run-scoped caches of facts derived from bytes (file indexes, name tables, inventories).
-_RUN_CACHES: list[dict] = [_TREES, _AROUND, _PREORDER, _POSITION]  # (and _OF_KINDS, _WORDS, below)
+_RUN_CACHES: list[dict] = [_TREES]
 
 
 def run_cache() -> dict:
@@ -70,7 +63,7 @@ def run_cache() -> dict:
 
 
 def clear_caches() -> None:
-    """Forget every tree, sweep and derived fact (the engine calls it when a run ends)."""
+    """Forget every tree and derived fact (the engine calls it when a run ends)."""
     for cache in _RUN_CACHES:
         cache.clear()
 
@@ -90,85 +83,25 @@ def words(source: bytes) -> frozenset[bytes]:
     return found
 
 
-def _sweep(root: Node) -> list[Node]:
-    """Index a whole tree in one top-down pass (a TreeCursor: no child lists are built)."""
-    nodes: list[Node] = []
-    append = nodes.append
-    around_of = _AROUND
-    position = _POSITION
-    cursor = root.walk()
-    stack: list[_Around] = []  # what encloses each open ancestor's children
-    around: _Around = (None, None, None)
-    while True:
-        node = cursor.node
-        around_of[node] = around
-        position[node] = len(nodes)
-        append(node)
-        if cursor.goto_first_child():
-            stack.append(around)
-            kind = node.type
-            if kind in _MACROS:
-                around = (node, node, around[2])
-            elif kind == "use_declaration":
-                around = (node, around[1], node)
-            else:
-                around = (node, around[1], around[2])
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                _PREORDER[root] = nodes
-                return nodes
-            around = stack.pop()
-
-
 _KIND_QUERIES: dict[tuple[str, ...], Query] = {}
-_OF_KINDS: dict[tuple[Node, tuple[str, ...]], list[Node]] = run_cache()
 
 
 def nodes_of_kinds(root: Node, kinds: tuple[str, ...]) -> list[Node]:
     """Every node of these kinds under root, in source order, found by tree-sitter (no Python
-    walk), once per root and kinds in a run."""
-    key = (root, kinds)
-    found = _OF_KINDS.get(key)
-    if found is None:
-        query = _KIND_QUERIES.get(kinds)
-        if query is None:
-            query = _KIND_QUERIES[kinds] = Query(RUST, "[" + " ".join(f"({k})" for k in kinds) + "] @node")
-        nodes = QueryCursor(query).captures(root).get("node", [])
-        found = _OF_KINDS[key] = sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
-    return found
+    walk, and nothing kept: callers that ask again for the same ones keep their own)."""
+    query = _KIND_QUERIES.get(kinds)
+    if query is None:
+        query = _KIND_QUERIES[kinds] = Query(RUST, "[" + " ".join(f"({k})" for k in kinds) + "] @node")
+    nodes = QueryCursor(query).captures(root).get("node", [])
+    return sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
 
 
 def text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8")
 
 
-def walk(node: Node) -> Iterator[Node] | list[Node]:
-    """All nodes below (and including) node, in source order.
-
-    The first walk of a whole tree sweeps it once; later walks of it, or of any node in it, are
-    slices of that sweep.
-    """
-    at = _POSITION.get(node)
-    if at is None:
-        if node.parent is not None:
-            return _walk_cursor(node)
-        nodes = _sweep(node)
-        return nodes
-    if at == 0:
-        return _PREORDER[node]
-    root = _root_of(node)
-    return _PREORDER[root][at : at + node.descendant_count]
-
-
-def _root_of(node: Node) -> Node:
-    parent = _AROUND[node][0]
-    while parent is not None:
-        node, parent = parent, _AROUND[parent][0]
-    return node
-
-
-def _walk_cursor(node: Node) -> Iterator[Node]:
+def walk(node: Node) -> Iterator[Node]:
+    """All nodes below (and including) node, in source order (a TreeCursor: no child lists)."""
     cursor = node.walk()
     yield cursor.node
     if not cursor.goto_first_child():
@@ -189,25 +122,20 @@ def _walk_cursor(node: Node) -> Iterator[Node]:
 def error_count(tree: Tree) -> int:
     if not tree.root_node.has_error:
         return 0
-    return sum(1 for n in _walk_cursor(tree.root_node) if n.is_error or n.is_missing)
+    return sum(1 for n in walk(tree.root_node) if n.is_error or n.is_missing)
 
 
 def first_error(tree: Tree) -> Node | None:
     if not tree.root_node.has_error:
         return None
-    return next((n for n in _walk_cursor(tree.root_node) if n.is_error or n.is_missing), None)
-
-
-def parent_of(node: Node) -> Node | None:
-    around = _AROUND.get(node)
-    return around[0] if around is not None else node.parent
+    return next((n for n in walk(tree.root_node) if n.is_error or n.is_missing), None)
 
 
 def ancestors(node: Node) -> Iterator[Node]:
-    parent = parent_of(node)
+    parent = node.parent
     while parent is not None:
         yield parent
-        parent = parent_of(parent)
+        parent = parent.parent
 
 
 # Nodes whose children are raw tokens of a macro (`$( .. )*` repetitions included): no expressions.
@@ -216,9 +144,6 @@ TOKEN_GROUPS = ("token_tree", "token_tree_pattern", "token_repetition", "token_r
 
 def in_macro(node: Node) -> Node | None:
     """The macro invocation or macro_rules! definition node is inside, if any."""
-    around = _AROUND.get(node)
-    if around is not None:
-        return around[1]
     for a in ancestors(node):
         if a.type in _MACROS:
             return a
@@ -226,9 +151,6 @@ def in_macro(node: Node) -> Node | None:
 
 
 def in_use_declaration(node: Node) -> bool:
-    around = _AROUND.get(node)
-    if around is not None:
-        return around[2] is not None
     return any(a.type == "use_declaration" for a in ancestors(node))
 
 
