@@ -22,7 +22,7 @@ from codemods import (
     py_clone,
     removed_features,
 )
-from migrate.codemod import Codemod
+from migrate.core.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,

@@ -56,12 +56,12 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, drop_contained
-from migrate.names import CrateNames, glob_provides, item_names
-from migrate.rust import FileIndex, UseLeaf
-from migrate.version import V0_26
+from migrate.analysis import rust
+from migrate.analysis.names import CrateNames, glob_provides, item_names
+from migrate.analysis.rust import FileIndex, UseLeaf
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, drop_contained
+from migrate.core.version import V0_26
 
 INFO = CodemodInfo(
     id="attach",

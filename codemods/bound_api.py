@@ -45,11 +45,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
-from migrate.rust import FileIndex
-from migrate.version import V0_23
+from migrate.analysis import rust
+from migrate.analysis.rust import FileIndex
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_23
 
 INFO = CodemodInfo(
     id="bound-api",

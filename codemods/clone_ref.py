@@ -62,13 +62,22 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.attributes import attributes_before
-from migrate.cells import (GIL_ONCE_CELL, PY_ONCE_LOCK, CellDecl, CellInventory, build_inventory, field_owner,
-                           method_call, receiver_key, same_node)
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
-from migrate.version import V0_22_3
+from migrate.analysis import rust
+from migrate.analysis.attributes import attributes_before
+from migrate.analysis.cells import (
+    GIL_ONCE_CELL,
+    PY_ONCE_LOCK,
+    CellDecl,
+    CellInventory,
+    build_inventory,
+    field_owner,
+    method_call,
+    receiver_key,
+    same_node,
+)
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_22_3
 
 INFO = CodemodInfo(
     id="clone-ref",

@@ -37,11 +37,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety
-from migrate.version import V0_28
+from migrate.analysis import rust
+from migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_28
 
 INFO = CodemodInfo(
     id="from-py-object",

@@ -78,8 +78,8 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.attributes import (
+from migrate.analysis import rust
+from migrate.analysis.attributes import (
     AttrUse,
     attr_uses,
     attribute_options,
@@ -88,9 +88,9 @@ from migrate.attributes import (
     option_insertion,
     path_of_tokens,
 )
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, line_col
-from migrate.version import V0_23, V0_26, V0_28, Version
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, line_col
+from migrate.core.version import V0_23, V0_26, V0_28, Version
 
 INFO = CodemodInfo(
     id="gil-used",
@@ -565,7 +565,7 @@ class GilUsedCodemod(Codemod):
     info = INFO
 
     def scan(self, snapshot: Snapshot) -> Facts:
-        flag = bool(getattr(snapshot.options, "declare_free_threaded", False))
+        flag = snapshot.options.declare_free_threaded
         facts = Facts(flag)
         closure = _path_dependencies(snapshot)
         by_manifest = {c.manifest: c for c in snapshot.project.crates}

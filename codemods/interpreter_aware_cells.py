@@ -85,14 +85,14 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from codemods.py_clone import python_token
-from migrate import rust
-from migrate.cells import CELL, CellDecl, CellInventory, CellUse, arguments, build_inventory, site_of
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, drop_contained
-from migrate.names import CrateNames, ItemRef, find_refs, item_names
-from migrate.rust import UseLeaf
-from migrate.version import V0_23, V0_26
+from migrate.analysis import rust
+from migrate.analysis.cells import CELL, CellDecl, CellInventory, CellUse, arguments, build_inventory, site_of
+from migrate.analysis.names import CrateNames, ItemRef, find_refs, item_names
+from migrate.analysis.rust import UseLeaf
+from migrate.analysis.tokens import python_token
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, drop_contained
+from migrate.core.version import V0_23, V0_26
 
 INFO = CodemodInfo(
     id="interpreter-aware-cells",

@@ -64,10 +64,10 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import String
 
-from migrate import companions
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, minimal_edit
-from migrate.version import Version, admits, is_comparator, requirement_operator
+from migrate.analysis import companions
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, minimal_edit
+from migrate.core.version import Version, admits, is_comparator, requirement_operator
 
 INFO = CodemodInfo(
     id="manifest",

@@ -82,13 +82,13 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.cells import impl_type_name, method_call, owner_of, receiver_key
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, apply_edits
-from migrate.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
-from migrate.rust import FileIndex, UseLeaf
-from migrate.version import V0_24, Version
+from migrate.analysis import rust
+from migrate.analysis.cells import impl_type_name, method_call, owner_of, receiver_key
+from migrate.analysis.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
+from migrate.analysis.rust import FileIndex, UseLeaf
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, apply_edits
+from migrate.core.version import V0_24, Version
 
 INFO = CodemodInfo(
     id="mutex",

@@ -55,13 +55,13 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, drop_contained
-from migrate.names import CrateNames, ItemRef
-from migrate.rust import UseLeaf
-from migrate.version import V0_23, V0_26, Version
+from migrate.analysis import rust
+from migrate.analysis.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
+from migrate.analysis.names import CrateNames, ItemRef
+from migrate.analysis.rust import UseLeaf
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, drop_contained
+from migrate.core.version import V0_23, V0_26, Version
 
 INFO = CodemodInfo(
     id="once-lock",

@@ -84,14 +84,22 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import features, rust
-from migrate.attributes import attributes_before, split_top
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import Edit, Safety, minimal_edit
-from migrate.names import glob_provides
-from migrate.project import Crate
-from migrate.rust import FileIndex
-from migrate.version import V0_22_3, V0_26, Version
+from migrate.analysis import features, rust
+from migrate.analysis.attributes import attributes_before, split_top
+from migrate.analysis.names import glob_provides
+from migrate.analysis.rust import FileIndex
+from migrate.analysis.tokens import (
+    closure_params,
+    enclosing_call,
+    last_segment,
+    pattern_names,
+    python_token,
+    simple_name,
+)
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety, minimal_edit
+from migrate.core.project import Crate
+from migrate.core.version import V0_22_3, V0_26, Version
 
 V0_22 = Version(0, 22)
 
@@ -112,10 +120,7 @@ _PY_NAMES = {"Py", "PyObject"}
 _PYO3_CELLS = {"GILOnceCell", "PyOnceLock"}
 _STD_CELLS = {"OnceLock", "OnceCell"}
 _OPAQUE = {"Arc", "Rc", "Weak", "PhantomData"}  # clones of these never clone the Py inside
-_BOUND_LIKE = {"Bound", "Borrowed", "PyRef", "PyRefMut"}  # `x.py()` gives a token
 _DEREF_TO_TARGET = {"PyRef", "PyRefMut", "Box"}  # `x.field` reaches the first type argument's fields
-_TOKEN_SCOPES = {"with_gil", "attach"}  # Python::with_gil(|py| ..) / Python::attach(|py| ..)
-_DETACHING = {"allow_threads", "detach", "spawn", "spawn_blocking"}  # closures that may not use a token
 _TOKEN_METHODS = {"clone_ref", "unbind"}  # an untyped `let x = y.unbind();` is a Py
 
 # What clones of a value of each kind do.
@@ -155,13 +160,6 @@ _METHOD_RESULTS = {
 # ------------------------------------------------------------------------------------------ types
 
 
-def _last_segment(source: bytes, node: Node) -> str:
-    if node.type in ("scoped_type_identifier", "scoped_identifier"):
-        name = node.child_by_field_name("name")
-        return rust.text(source, name) if name is not None else ""
-    return rust.text(source, node)
-
-
 def _type_args(node: Node) -> list[Node]:
     args = node.child_by_field_name("type_arguments")
     if args is None:
@@ -192,10 +190,10 @@ class _Types:
             inner = node.child_by_field_name("type")
             return self.kind(source, inner, receiver) if receiver else NONE
         if kind in ("type_identifier", "scoped_type_identifier"):
-            return PY if _last_segment(source, node) in self.py_names() else NONE
+            return PY if last_segment(source, node) in self.py_names() else NONE
         if kind == "generic_type":
             head = node.child_by_field_name("type")
-            name = _last_segment(source, head) if head is not None else ""
+            name = last_segment(source, head) if head is not None else ""
             args = _type_args(node)
             if name in self.py_names():
                 return PY
@@ -217,25 +215,6 @@ class _Types:
         return NONE
 
 
-def _python_type(source: bytes, node: Node | None) -> bool:
-    if node is None:
-        return False
-    if node.type == "generic_type":
-        node = node.child_by_field_name("type")
-    return node is not None and node.type in ("type_identifier", "scoped_type_identifier") and _last_segment(
-        source, node
-    ) == "Python"
-
-
-def _bound_like(source: bytes, node: Node | None) -> bool:
-    if node is not None and node.type == "reference_type":
-        node = node.child_by_field_name("type")
-    if node is None or node.type != "generic_type":
-        return False
-    head = node.child_by_field_name("type")
-    return head is not None and _last_segment(source, head) in _BOUND_LIKE
-
-
 def _struct_name_of(source: bytes, node: Node | None, self_name: str | None) -> str | None:
     """The struct a value of type `node` gives fields of (`&Self`, `PyRef<'_, Foo>`, `Foo<T>`)."""
     while node is not None:
@@ -245,14 +224,14 @@ def _struct_name_of(source: bytes, node: Node | None, self_name: str | None) -> 
             continue
         if kind == "generic_type":
             head = node.child_by_field_name("type")
-            name = _last_segment(source, head) if head is not None else ""
+            name = last_segment(source, head) if head is not None else ""
             if name in _DEREF_TO_TARGET:
                 args = _type_args(node)
                 node = args[0] if args else None
                 continue
             return name
         if kind in ("type_identifier", "scoped_type_identifier"):
-            name = _last_segment(source, node)
+            name = last_segment(source, node)
             return self_name if name == "Self" else name
         return None
     return None
@@ -459,7 +438,7 @@ def _survey_file(sv: Survey, source: bytes, index: FileIndex) -> _FileSurvey:
                 path is not None
                 and name is not None
                 and rust.text(source, name) == "clone"
-                and _last_segment(source, path) in sv.types.py_names()
+                and last_segment(source, path) in sv.types.py_names()
             ):
                 out.sites.append(_Site(node, "maybe", f"`{rust.text(source, node)}` named as a function: use a "
                                        "closure calling `.clone_ref(py)`"))
@@ -663,15 +642,15 @@ def _iterated_py(sv: Survey, source: bytes, use: Node, name: str) -> bool:
     for a in rust.ancestors(use):
         if a.type == "block":
             lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= use.start_byte]
-            if any(name in _pattern_names(source, let.child_by_field_name("pattern")) for let in lets):
+            if any(name in pattern_names(source, let.child_by_field_name("pattern")) for let in lets):
                 return False
         elif a.type == "closure_expression":
-            params = _closure_params(a)
-            if not any(name in _pattern_names(source, p) for p in params):
+            params = closure_params(a)
+            if not any(name in pattern_names(source, p) for p in params):
                 continue
             if len(params) != 1 or params[0].type != "identifier":
                 return False
-            call = _enclosing_call(a)
+            call = enclosing_call(a)
             function = call.child_by_field_name("function") if call is not None else None
             if function is None or function.type != "field_expression":
                 return False
@@ -679,7 +658,7 @@ def _iterated_py(sv: Survey, source: bytes, use: Node, name: str) -> bool:
             return method in _ITEM_BY_VALUE and _expr_kind(sv, source, function.child_by_field_name("value")) == ITER
         elif a.type == "for_expression":
             pattern = a.child_by_field_name("pattern")
-            if name not in _pattern_names(source, pattern):
+            if name not in pattern_names(source, pattern):
                 continue
             value = a.child_by_field_name("value")
             return pattern.type == "identifier" and value is not None and _expr_kind(sv, source, value) == ITER
@@ -697,7 +676,7 @@ def _unbound_locally(source: bytes, use: Node, name: str) -> bool:
         if node.type in ("let_declaration", "parameter", "closure_parameters", "match_arm", "for_expression",
                          "let_condition"):
             pattern = node.child_by_field_name("pattern") if node.type != "closure_parameters" else node
-            if name in _pattern_names(source, pattern):
+            if name in pattern_names(source, pattern):
                 return False
     return True
 
@@ -748,31 +727,6 @@ def _struct_of_expr(sv: Survey, source: bytes, value: Node) -> str | None:
     return None
 
 
-def _pattern_names(source: bytes, pattern: Node | None) -> set[str]:
-    if pattern is None:
-        return set()
-    names = set()
-    for node in rust.walk(pattern):
-        if node.type in ("identifier", "shorthand_field_identifier") and not (
-            node.parent is not None and node.parent.type in ("scoped_identifier", "tuple_struct_pattern")
-            and node.parent.child_by_field_name("type") is not None
-            and node.parent.child_by_field_name("type").id == node.id
-        ):
-            names.add(rust.text(source, node))
-    return names
-
-
-def _simple_name(pattern: Node | None) -> Node | None:
-    if pattern is not None and pattern.type == "mut_pattern" and pattern.named_children:
-        pattern = pattern.named_children[-1]
-    return pattern if pattern is not None and pattern.type == "identifier" else None
-
-
-def _closure_params(closure: Node) -> list[Node]:
-    params = closure.child_by_field_name("parameters")
-    return [c for c in params.named_children if c.type not in _COMMENTS] if params is not None else []
-
-
 def _binding(source: bytes, use: Node, name: str, want_node: bool = False):
     """(known kind or None, declared type node, source) of the nearest binding of `name`.
 
@@ -785,9 +739,9 @@ def _binding(source: bytes, use: Node, name: str, want_node: bool = False):
             lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= use.start_byte]
             for let in reversed(lets):
                 pattern = let.child_by_field_name("pattern")
-                if name not in _pattern_names(source, pattern):
+                if name not in pattern_names(source, pattern):
                     continue
-                if _simple_name(pattern) is None:
+                if simple_name(pattern) is None:
                     return None
                 annotation = let.child_by_field_name("type")
                 if annotation is not None:
@@ -796,30 +750,30 @@ def _binding(source: bytes, use: Node, name: str, want_node: bool = False):
                     return PY, None, source
                 return None
         elif kind == "closure_expression":
-            for param in _closure_params(a):
+            for param in closure_params(a):
                 if param.type == "parameter":
                     pattern = param.child_by_field_name("pattern")
-                    if name in _pattern_names(source, pattern):
-                        if _simple_name(pattern) is None:
+                    if name in pattern_names(source, pattern):
+                        if simple_name(pattern) is None:
                             return None
                         return None, param.child_by_field_name("type"), source
-                elif name in _pattern_names(source, param):
+                elif name in pattern_names(source, param):
                     return None
         elif kind == "function_item":
             params = a.child_by_field_name("parameters")
             for param in params.named_children if params is not None else []:
                 if param.type == "parameter":
                     pattern = param.child_by_field_name("pattern")
-                    if name in _pattern_names(source, pattern):
-                        if _simple_name(pattern) is None:
+                    if name in pattern_names(source, pattern):
+                        if simple_name(pattern) is None:
                             return None
                         return None, param.child_by_field_name("type"), source
             return None
         elif kind == "match_arm":
-            if name in _pattern_names(source, a.child_by_field_name("pattern")):
+            if name in pattern_names(source, a.child_by_field_name("pattern")):
                 return None
         elif kind == "for_expression":
-            if prev.id == a.child_by_field_name("body").id and name in _pattern_names(
+            if prev.id == a.child_by_field_name("body").id and name in pattern_names(
                 source, a.child_by_field_name("pattern")
             ):
                 return None
@@ -827,7 +781,7 @@ def _binding(source: bytes, use: Node, name: str, want_node: bool = False):
             condition = a.child_by_field_name("condition")
             if condition is not None and prev.id != condition.id:
                 for let in [d for d in rust.walk(condition) if d.type == "let_condition"]:
-                    if name in _pattern_names(source, let.child_by_field_name("pattern")):
+                    if name in pattern_names(source, let.child_by_field_name("pattern")):
                         return None
         elif kind in ("impl_item", "trait_item", "mod_item", "source_file"):
             return None
@@ -855,106 +809,6 @@ def _untyped_py(source: bytes, value: Node | None) -> bool:
 
 
 # -- the Python token in scope
-
-
-def _call_name(source: bytes, call: Node) -> tuple[str, str | None]:
-    """(function or method name, path head) of a call: `Python::with_gil` -> ("with_gil", "Python")."""
-    function = call.child_by_field_name("function")
-    if function is None:
-        return "", None
-    if function.type == "scoped_identifier":
-        path = function.child_by_field_name("path")
-        return _last_segment(source, function), (_last_segment(source, path) if path is not None else None)
-    if function.type == "field_expression":
-        return rust.text(source, function.child_by_field_name("field")), None
-    if function.type == "identifier":
-        return rust.text(source, function), None
-    return "", None
-
-
-def _enclosing_call(closure: Node) -> Node | None:
-    parent = closure.parent
-    if parent is not None and parent.type == "arguments" and parent.parent is not None:
-        return parent.parent
-    return None
-
-
-def python_token(source: bytes, use: Node) -> str | None:
-    """A `Python` token usable at `use`: `py`, or `slf.py()`; None when none is certain."""
-    shadowed: set[str] = set()
-    prev = use
-    for a in rust.ancestors(use):
-        kind = a.type
-        if kind == "block":
-            lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= use.start_byte]
-            for let in reversed(lets):
-                pattern = let.child_by_field_name("pattern")
-                simple = _simple_name(pattern)
-                if simple is not None and rust.text(source, simple) not in shadowed:
-                    value = let.child_by_field_name("value")
-                    if _python_type(source, let.child_by_field_name("type")) or _is_py_call(source, value):
-                        return rust.text(source, simple)
-                shadowed |= _pattern_names(source, pattern)
-        elif kind == "closure_expression":
-            call = _enclosing_call(a)
-            params = _closure_params(a)
-            if call is not None:
-                name, head = _call_name(source, call)
-                if name in _TOKEN_SCOPES and head == "Python" and len(params) == 1:
-                    param = params[0]
-                    pattern = param.child_by_field_name("pattern") if param.type == "parameter" else param
-                    simple = _simple_name(pattern)
-                    if simple is not None and rust.text(source, simple) not in shadowed:
-                        return rust.text(source, simple)
-                    return None
-                if name in _DETACHING:
-                    return None
-            for param in params:
-                pattern = param.child_by_field_name("pattern") if param.type == "parameter" else param
-                shadowed |= _pattern_names(source, pattern)
-        elif kind == "function_item":
-            params = a.child_by_field_name("parameters")
-            candidates = [p for p in params.named_children if p.type == "parameter"] if params is not None else []
-            for param in candidates:
-                simple = _simple_name(param.child_by_field_name("pattern"))
-                if simple is not None and _python_type(source, param.child_by_field_name("type")):
-                    written = rust.text(source, simple)
-                    return written if written not in shadowed else None
-            for param in candidates:
-                simple = _simple_name(param.child_by_field_name("pattern"))
-                if simple is not None and _bound_like(source, param.child_by_field_name("type")):
-                    written = rust.text(source, simple)
-                    if written not in shadowed:
-                        return f"{written}.py()"
-            return None
-        elif kind == "match_arm":
-            shadowed |= _pattern_names(source, a.child_by_field_name("pattern"))
-        elif kind == "for_expression":
-            shadowed |= _pattern_names(source, a.child_by_field_name("pattern"))
-        elif kind in ("if_expression", "while_expression"):
-            condition = a.child_by_field_name("condition")
-            if condition is not None and prev.id != condition.id:
-                for let in [d for d in rust.walk(condition) if d.type == "let_condition"]:
-                    shadowed |= _pattern_names(source, let.child_by_field_name("pattern"))
-        elif kind in ("impl_item", "trait_item", "mod_item", "source_file"):
-            return None
-        prev = a
-    return None
-
-
-def _is_py_call(source: bytes, value: Node | None) -> bool:
-    """`x.py()`: a token taken from a bound object."""
-    if value is None or value.type != "call_expression":
-        return False
-    function = value.child_by_field_name("function")
-    args = value.child_by_field_name("arguments")
-    return (
-        function is not None
-        and function.type == "field_expression"
-        and rust.text(source, function.child_by_field_name("field")) == "py"
-        and args is not None
-        and not args.named_children
-    )
 
 
 # -- macros
@@ -1044,7 +898,7 @@ def _own_line(source: bytes, tokens: list[Node]) -> tuple[int, int] | None:
 
 def _has_clone_bound(source: bytes, bounds: Node | None) -> bool:
     return bounds is not None and any(
-        c.type in ("type_identifier", "scoped_type_identifier") and _last_segment(source, c) == "Clone"
+        c.type in ("type_identifier", "scoped_type_identifier") and last_segment(source, c) == "Clone"
         for c in bounds.named_children
     )
 

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import tomllib
 
-from migrate import features
-from migrate.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.model import Safety, minimal_edit
-from migrate.version import V0_23, V0_28, Version
+from migrate.analysis import features
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from migrate.core.model import Safety, minimal_edit
+from migrate.core.version import V0_23, V0_28, Version
 
 INFO = CodemodInfo(
     id="removed-features",

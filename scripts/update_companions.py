@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "migrate" / "companions.py"
 sys.path.insert(0, str(ROOT))
 
-from migrate.version import admits  # noqa: E402  (cargo's requirement rules, shared with the codemod)
+from migrate.core.version import admits  # noqa: E402  (cargo's requirement rules, shared with the codemod)
 
 # The crates whose releases track PyO3's, with why they are listed. Found through PyO3's README
 # ("Tools and libraries") and the ecosystem around it. A crate that has no dependency on pyo3 in the

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import codemods
-from migrate import engine
-from migrate.model import FileResult
-from migrate.project import single_crate
-from migrate.version import Version
+from migrate.core import engine
+from migrate.core.model import FileResult
+from migrate.core.project import single_crate
+from migrate.core.version import Version
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import codemods
-from migrate.cli import app
+from migrate.shell.cli import app
 from tests.conftest import git
 from tests.proof import SAMPLES
 
@@ -199,7 +199,7 @@ def test_progress_on_a_terminal_only_and_never_with_quiet(monkeypatch):
 
     from rich.console import Console
 
-    from migrate import cli
+    from migrate.shell import cli
 
     shown = {}
     for quiet in (False, True):
@@ -212,3 +212,13 @@ def test_progress_on_a_terminal_only_and_never_with_quiet(monkeypatch):
     assert "pass 1" not in shown[True]
     piped = invoke("diff", str(SAMPLES / "gil_cells"), "--target-pyo3", "0.26")  # the runner's stderr is no terminal
     assert "pass 1" not in piped.stderr
+
+
+def test_version_from_the_cli_and_from_the_fast_entry_point(monkeypatch, capsys):
+    from migrate.shell import start
+
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("pyo3-migrate ")
+    monkeypatch.setattr("sys.argv", ["pyo3-migrate", "-V"])
+    start.main()
+    assert capsys.readouterr().out == result.stdout

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrate import engine
-from migrate.codemod import Codemod, CodemodInfo, Context
-from migrate.model import Edit, Safety
-from migrate.project import single_crate
-from migrate.version import Version
+from migrate.core import engine
+from migrate.core.codemod import Codemod, CodemodInfo, Context
+from migrate.core.model import Edit, Safety
+from migrate.core.project import single_crate
+from migrate.core.version import Version
 
 
 def _info(codemod_id: str, safety: Safety = Safety.SAFE) -> CodemodInfo:

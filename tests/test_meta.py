@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pkgutil
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,41 @@ def test_changing_and_noop_fixtures(codemod_id):
     mine = [c for c in CASES if c.codemod == codemod_id]
     assert any(c.changes for c in mine), f"{codemod_id} has no fixture that changes code"
     assert any(not c.changes for c in mine), f"{codemod_id} has no fixture that must stay unchanged"
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+ROOT = Path(__file__).parent.parent
+# What each layer may not import: arrows point down only (shell -> codemods -> analysis -> core).
+FORBIDDEN = {
+    "migrate/core": ("migrate.analysis", "migrate.shell", "codemods"),
+    "migrate/analysis": ("migrate.shell", "codemods"),
+    "codemods": ("migrate.shell",),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layers_import_downwards_only(layer):
+    for path in sorted((ROOT / layer).glob("*.py")):
+        bad = {m for m in _imports(path) for prefix in FORBIDDEN[layer] if m == prefix or m.startswith(prefix + ".")}
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_codemods_never_import_each_other_and_only_the_cli_knows_the_registry():
+    for path in sorted((ROOT / "codemods").glob("*.py")):
+        if path.name != "__init__.py":
+            assert not {m for m in _imports(path) if m.startswith("codemods")}, path.name
+    knows = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "migrate").rglob("*.py")
+                   if any(m == "codemods" or m.startswith("codemods.") for m in _imports(p)))
+    assert knows == ["migrate/shell/cli.py"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from migrate.project import ProjectError, discover
-from migrate.version import Version
+from migrate.core.project import ProjectError, discover
+from migrate.core.version import Version
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from migrate import rust
-from migrate.model import Edit, apply_edits
-from migrate.names import CrateNames, glob_provides
-from migrate.rust import FileIndex
+from migrate.analysis import rust
+from migrate.analysis.names import CrateNames, glob_provides
+from migrate.analysis.rust import FileIndex
+from migrate.core.model import Edit, apply_edits
 
 
 def _leaf(source: bytes, local_name: str):

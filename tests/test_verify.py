@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from migrate.cli import app
-from migrate.verify import parse_cargo_messages
+from migrate.shell.cli import app
+from migrate.shell.verify import parse_cargo_messages
 from tests.proof import cargo_env, copy_sample, samples
 
 
@@ -47,7 +47,7 @@ def test_verify_restores_a_crate_that_fails(tmp_path, monkeypatch):
 
 
 def test_only_deprecations_of_migrated_apis_count():
-    from migrate.verify import CheckResult, Diagnostic
+    from migrate.shell.verify import CheckResult, Diagnostic
 
     ours = Diagnostic("warning", "deprecated", "use of deprecated type alias `pyo3::PyObject`", "src/lib.rs", 3)
     other = Diagnostic("warning", "deprecated", "`FromPyObject` for `#[pyclass]` types is changing", "src/lib.rs", 7)

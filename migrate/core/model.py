@@ -36,6 +36,7 @@ class Fix:
     message: str
     edits: tuple[Edit, ...]
     safety: Safety = Safety.SAFE
+    guide: str = ""  # the section of PyO3's migration guide its codemod follows (for reports)
 
     def overlaps(self, other: "Fix") -> bool:
         return any(a.overlaps(b) for a in self.edits for b in other.edits)

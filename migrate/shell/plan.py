@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import codemods
-from migrate.runner import RunResult
-from migrate.version import Version
+from migrate.core.codemod import CodemodInfo
+from migrate.core.version import Version
+from migrate.shell.runner import RunResult
 
 # What each release line changed that the migration cares about (see ../shared/pyo3-facts.md).
 RELEASE_NOTES: dict[tuple[int, int], str] = {
@@ -49,7 +49,8 @@ def _owned(project, crate, path) -> bool:
     return project.crate_of(path) is crate or path == crate.requirement_manifest
 
 
-def plan_lines(result: RunResult, target: Version) -> list[str]:
+def plan_lines(result: RunResult, target: Version, infos: list[CodemodInfo]) -> list[str]:
+    """The plan of one project: `infos` are the codemods that ran, in their order."""
     project = result.project
     out = []
     for crate in project.pyo3_crates():
@@ -65,8 +66,7 @@ def plan_lines(result: RunResult, target: Version) -> list[str]:
         for line in lines:
             note = RELEASE_NOTES.get(line, "")
             out.append(f"  hop to {line[0]}.{line[1]}: {note}")
-            for codemod in codemods.REGISTRY:
-                info = codemod.info
+            for info in infos:
                 if not info.applies(target) or _hop_of(info, start, target) != line:
                     continue
                 files, findings, held = changed_by[info.id], found_by[info.id], held_by[info.id]

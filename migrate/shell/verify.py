@@ -9,8 +9,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.apply import ApplyError, write_atomic
-from migrate.runner import RunResult
+from migrate.shell.apply import ApplyError, write_atomic
+from migrate.shell.runner import RunResult
 
 # Deprecations that name an API our codemods migrate: these must be gone after a migration.
 MIGRATED_APIS = (

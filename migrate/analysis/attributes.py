@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migrate import rust
+from migrate.analysis import rust
 
 _COMMENTS = ("line_comment", "block_comment")
 

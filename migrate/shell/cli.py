@@ -16,12 +16,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Column, Table
 
 import codemods
-from migrate import engine, report, rust
-from migrate.apply import git_state
-from migrate.plan import plan_lines
-from migrate.runner import RunResult, migrate_paths, write_changes
-from migrate.verify import verify_written
-from migrate.version import Version
+from migrate.analysis import rust
+from migrate.core import engine
+from migrate.core.version import Version
+from migrate.shell import report
+from migrate.shell.apply import git_state
+from migrate.shell.plan import plan_lines
+from migrate.shell.runner import RunResult, migrate_paths, write_changes
+from migrate.shell.start import version
+from migrate.shell.verify import verify_written
 
 app = typer.Typer(
     add_completion=False,
@@ -29,6 +32,21 @@ app = typer.Typer(
     help="Migrate PyO3 crates and their Python packages off GIL-era APIs.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pyo3-migrate {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Migrate PyO3 crates and their Python packages off GIL-era APIs."""
 
 
 class Format(str, Enum):
@@ -241,7 +259,7 @@ def plan(
     target = Version.parse(target_pyo3)
     for r in results:
         if r.project is not None and not r.errors:
-            for line in plan_lines(r, target):
+            for line in plan_lines(r, target, [c.info for c in _selected(codemod)]):
                 typer.echo(line)
             typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}")
     _print_errors(results)

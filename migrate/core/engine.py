@@ -9,26 +9,19 @@ bytes and says so. Passes repeat until nothing changes (or the cap is hit).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import libcst
 
-from migrate import rust
-from migrate.codemod import Codemod, CodemodInfo, Context, Snapshot
-from migrate.model import FileResult, Fix, Safety, Step, apply_edits, line_col
-from migrate.project import Project
-from migrate.version import Version
+from migrate.core import syntax
+from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
+from migrate.core.model import FileResult, Fix, Safety, Step, apply_edits, line_col
+from migrate.core.project import Project
+from migrate.core.version import Version
 
 MAX_PASSES = 5
-
-
-@dataclass(frozen=True)
-class Options:
-    target: Version | None = None  # None: each crate's own PyO3 version
-    include_unsafe: bool = False
-    declare_free_threaded: bool = False  # the user opts in to claiming free-threading support
 
 
 def target_resolver(project: Project, options: Options):
@@ -58,7 +51,7 @@ def syntax_problem(path: Path, source: bytes) -> str | None:
 
 def _parse_error(path: Path, source: bytes) -> str | None:
     if path.suffix == ".rs":
-        node = rust.syntax_error(source)
+        node = syntax.syntax_error(source)
         if node is None:
             return None
         line, col = line_col(source, node.start_byte)
@@ -147,11 +140,11 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     for path, result in results.items():
         result.after = current[path]
         result.findings = _dedupe(final_findings.get(path, []))
-    rust.clear_caches()  # trees and facts of this run's bytes: the results hold none of them
+    syntax.clear_caches()  # trees and facts of this run's bytes: the results hold none of them
     return [results[p] for p in sorted(results)]
 
 
-_TRIGGERED: dict[tuple[tuple[str, ...], bytes], bool] = rust.run_cache()
+_TRIGGERED: dict[tuple[tuple[str, ...], bytes], bool] = syntax.run_cache()
 
 
 def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) -> Project:

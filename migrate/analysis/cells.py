@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate import rust
-from migrate.codemod import Snapshot
-from migrate.names import CrateNames, FileRefs, ItemRef, find_refs, inside_item_macro, item_names
-from migrate.rust import FileIndex
+from migrate.analysis import rust
+from migrate.analysis.names import CrateNames, FileRefs, ItemRef, find_refs, inside_item_macro, item_names
+from migrate.analysis.rust import FileIndex
+from migrate.core.codemod import Snapshot
 
 GIL_ONCE_CELL = ("pyo3", "sync", "GILOnceCell")
 PY_ONCE_LOCK = ("pyo3", "sync", "PyOnceLock")

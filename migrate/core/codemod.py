@@ -14,10 +14,11 @@ from typing import Callable
 
 from tree_sitter import Node, Tree
 
-from migrate import rust
-from migrate.model import Edit, Finding, Fix, Safety, line_col
-from migrate.project import Crate, Project
-from migrate.version import Version
+from migrate.core import syntax
+from migrate.core.lines import tidy_removals
+from migrate.core.model import Edit, Finding, Fix, Safety, line_col
+from migrate.core.project import Crate, Project
+from migrate.core.version import Version
 
 GUIDE = "https://pyo3.rs/main/migration"
 
@@ -56,6 +57,15 @@ class CodemodInfo:
         return path.suffix == ".py"
 
 
+@dataclass(frozen=True)
+class Options:
+    """What the user asked for, read the same way by the engine and every codemod."""
+
+    target: Version | None = None  # None: each crate's own PyO3 version
+    include_unsafe: bool = False
+    declare_free_threaded: bool = False  # the user opts in to claiming free-threading support
+
+
 @dataclass
 class Snapshot:
     """The project as the current pass sees it: manifests' facts plus every file's current bytes."""
@@ -64,7 +74,7 @@ class Snapshot:
     contents: dict[Path, bytes]
     target_for: Callable[[Path], Version | None]
     broken: set[Path] = field(default_factory=set)  # files skipped for bad input
-    options: object = None  # the run's engine.Options (what the user opted in to)
+    options: Options = field(default_factory=Options)  # what the user opted in to
     full_project: Project | None = None  # the whole project, when `project` shows only some crates
 
     def __post_init__(self) -> None:
@@ -93,7 +103,7 @@ class Context:
     @property
     def tree(self) -> Tree:
         if self._tree is None:
-            self._tree = rust.parse(self.source)
+            self._tree = syntax.parse(self.source)
         return self._tree
 
     @property
@@ -101,13 +111,13 @@ class Context:
         return self.snapshot.project.crate_of(self.path)
 
     def text(self, node: Node) -> str:
-        return rust.text(self.source, node)
+        return syntax.text(self.source, node)
 
     def fix(self, message: str, edits: list[Edit], safety: Safety | None = None) -> None:
         if self.path.suffix == ".rs":
-            edits = rust.tidy_removals(self.source, edits)
+            edits = tidy_removals(self.source, edits)
         if edits:
-            self.fixes.append(Fix(self.info.id, message, tuple(edits), safety or self.info.safety))
+            self.fixes.append(Fix(self.info.id, message, tuple(edits), safety or self.info.safety, self.info.guide))
 
     def finding(self, at: Node | int, message: str) -> None:
         offset = at if isinstance(at, int) else at.start_byte

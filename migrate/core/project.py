@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.version import Version, same_line
+from migrate.core.version import Version, same_line
 
 SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
 

@@ -5,17 +5,17 @@ The only module besides apply.py and cli.py that touches the disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate import engine
-from migrate.apply import ApplyError, write_atomic
-from migrate.codemod import Codemod
-from migrate.diff import map_line
-from migrate.model import FileResult, Finding
-from migrate.project import Project, ProjectError, discover
+from migrate.core import engine
+from migrate.core.codemod import Codemod
+from migrate.core.model import FileResult, Finding
+from migrate.core.project import Project, ProjectError, discover
+from migrate.shell.apply import ApplyError, write_atomic
+from migrate.shell.diff import map_line
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""tree-sitter-rust helpers: parsing, walking, `use` trees, name resolution and `use` editing.
+"""Rust syntax helpers: scopes, macros, `use` trees, per-file name lookup and `use` editing.
 
 Everything here works on bytes and returns values; nothing touches the disk.
 """
@@ -9,13 +9,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import tree_sitter_rust
-from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Node, Tree
 
-from migrate.model import Edit
-
-RUST = Language(tree_sitter_rust.language())
-_PARSER = Parser(RUST)
+# The core's syntax and line helpers, re-exported: codemods read all of Rust through `rust.`.
+from migrate.core.lines import (  # noqa: F401
+    UTF8_BOM,
+    absorb_blank_line,
+    indent_at,
+    line_ending,
+    line_start,
+    tidy_removals,
+    whole_lines,
+)
+from migrate.core.model import Edit
+from migrate.core.syntax import (  # noqa: F401
+    RUST,
+    clear_caches,
+    error_count,
+    first_error,
+    nodes_of_kinds,
+    parse,
+    parsed_files,
+    run_cache,
+    syntax_error,
+    text,
+    walk,
+    words,
+)
 
 # Nodes whose `use` declarations are visible to the nodes inside them.
 _BLOCK_SCOPES = {"block"}
@@ -24,111 +44,7 @@ _DEFINITIONS = {"struct_item", "enum_item", "type_item", "union_item", "trait_it
 _INDEXED_KINDS = ("use_declaration", *sorted(_DEFINITIONS))
 
 
-# Parse trees by the bytes they were parsed from: every codemod and every pass reuses the tree of
-# a file whose bytes have not changed. `clear_caches()` ends their lifetime (once per run).
-_TREES: dict[bytes, Tree] = {}
-
-
-def parse(source: bytes) -> Tree:
-    tree = _TREES.get(source)
-    if tree is None:
-        tree = _TREES[source] = _PARSER.parse(source)
-    return tree
-
-
-def syntax_error(source: bytes) -> Node | None:
-    """The first syntax error in source, or None. The tree is kept only if a codemod parsed
-    these bytes already: checking every file must not hold every file's tree."""
-    tree = _TREES.get(source) or _PARSER.parse(source)
-    return first_error(tree)
-
-
-def parsed_files() -> int:
-    """How many distinct files (bytes) this run has parsed so far (for progress)."""
-    return len(_TREES)
-
-
 _MACROS = ("macro_invocation", "macro_definition")
-
-
-# Other run-scoped caches of facts derived from bytes (file indexes, name tables, inventories).
-_RUN_CACHES: list[dict] = [_TREES]
-
-
-def run_cache() -> dict:
-    """A dict that lives as long as the run's trees: for facts keyed by the bytes they come from."""
-    cache: dict = {}
-    _RUN_CACHES.append(cache)
-    return cache
-
-
-def clear_caches() -> None:
-    """Forget every tree and derived fact (the engine calls it when a run ends)."""
-    for cache in _RUN_CACHES:
-        cache.clear()
-
-
-# Bytes that cannot be part of an identifier become spaces: what is left splits into the words
-# a file spells (a prefilter: no parse, one pass in C).
-_NOT_IN_WORDS = bytes(b if (chr(b).isalnum() and b < 128) or b == ord("_") or b >= 128 else ord(" ")
-                      for b in range(256))
-_WORDS: dict[bytes, frozenset[bytes]] = run_cache()
-
-
-def words(source: bytes) -> frozenset[bytes]:
-    """The identifier-like words of source (keywords, names, and words in comments and strings)."""
-    found = _WORDS.get(source)
-    if found is None:
-        found = _WORDS[source] = frozenset(source.translate(_NOT_IN_WORDS).split())
-    return found
-
-
-_KIND_QUERIES: dict[tuple[str, ...], Query] = {}
-
-
-def nodes_of_kinds(root: Node, kinds: tuple[str, ...]) -> list[Node]:
-    """Every node of these kinds under root, in source order, found by tree-sitter (no Python
-    walk, and nothing kept: callers that ask again for the same ones keep their own)."""
-    query = _KIND_QUERIES.get(kinds)
-    if query is None:
-        query = _KIND_QUERIES[kinds] = Query(RUST, "[" + " ".join(f"({k})" for k in kinds) + "] @node")
-    nodes = QueryCursor(query).captures(root).get("node", [])
-    return sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
-
-
-def text(source: bytes, node: Node) -> str:
-    return source[node.start_byte : node.end_byte].decode("utf-8")
-
-
-def walk(node: Node) -> Iterator[Node]:
-    """All nodes below (and including) node, in source order (a TreeCursor: no child lists)."""
-    cursor = node.walk()
-    yield cursor.node
-    if not cursor.goto_first_child():
-        return
-    depth = 1
-    while True:
-        yield cursor.node
-        if cursor.goto_first_child():
-            depth += 1
-            continue
-        while not cursor.goto_next_sibling():
-            cursor.goto_parent()
-            depth -= 1
-            if depth == 0:
-                return
-
-
-def error_count(tree: Tree) -> int:
-    if not tree.root_node.has_error:
-        return 0
-    return sum(1 for n in walk(tree.root_node) if n.is_error or n.is_missing)
-
-
-def first_error(tree: Tree) -> Node | None:
-    if not tree.root_node.has_error:
-        return None
-    return next((n for n in walk(tree.root_node) if n.is_error or n.is_missing), None)
 
 
 def ancestors(node: Node) -> Iterator[Node]:
@@ -356,67 +272,6 @@ class FileIndex:
 
 
 # ------------------------------------------------------------------------------------- use editing
-
-
-UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def line_ending(source: bytes) -> bytes:
-    return b"\r\n" if b"\r\n" in source else b"\n"
-
-
-def line_start(source: bytes, offset: int) -> int:
-    return source.rfind(b"\n", 0, offset) + 1
-
-
-def indent_at(source: bytes, offset: int) -> bytes:
-    start = line_start(source, offset)
-    line = source[start:offset]
-    return line[: len(line) - len(line.lstrip(b" \t"))]
-
-
-def whole_lines(source: bytes, start: int, end: int) -> tuple[int, int]:
-    """Widen [start, end) to whole lines when nothing else shares them."""
-    first = line_start(source, start)
-    if first == 0 and source.startswith(UTF8_BOM):
-        first = len(UTF8_BOM)  # the BOM is not part of the first line: it stays
-    last = source.find(b"\n", end)
-    last = len(source) if last == -1 else last + 1
-    if source[first:start].strip() or source[end:last].strip():
-        return start, end
-    return first, last
-
-
-def _is_blank_line_before(source: bytes, offset: int) -> bool:
-    """Nothing but the file's start (or its BOM) or a blank line precedes offset (a line start)."""
-    if source[:offset] in (b"", UTF8_BOM):
-        return True
-    previous = source.rfind(b"\n", 0, offset - 1)
-    return not source[previous + 1 : offset].strip()
-
-
-def absorb_blank_line(source: bytes, start: int, end: int) -> int:
-    """When removing whole lines [start, end) would leave a blank line doubled (or opening the
-    file), the end that takes the following blank line along. (Not for a removal that other
-    edits insert after: their insertion point would fall inside it.)"""
-    if start != line_start(source, start) or end == 0 or source[end - 1 : end] != b"\n":
-        return end
-    next_end = source.find(b"\n", end)
-    if next_end == -1 or source[end:next_end].strip() or not _is_blank_line_before(source, start):
-        return end
-    return next_end + 1
-
-
-def tidy_removals(source: bytes, edits: list[Edit]) -> list[Edit]:
-    """Whole-line removals that would leave a blank line doubled take that blank line along,
-    unless another edit starts where it is (an import added after a removed `use`, say)."""
-    out = []
-    for edit in edits:
-        end = edit.end if edit.replacement else absorb_blank_line(source, edit.start, edit.end)
-        if end != edit.end and not any(o is not edit and edit.end <= o.start <= end for o in edits):
-            edit = Edit(edit.start, end, b"")
-        out.append(edit)
-    return out
 
 
 def remove_use_leaf(source: bytes, leaf: UseLeaf) -> list[Edit]:

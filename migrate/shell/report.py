@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import codemods
-from migrate.diff import unified_diff
-from migrate.runner import RunResult
+from migrate.shell.diff import unified_diff
+from migrate.shell.runner import RunResult
 
 EXIT_OK = 0  # done, or nothing to do
 EXIT_PENDING = 1  # changes pending (--check) or findings that need a person
@@ -34,11 +33,13 @@ def diff_text(result: RunResult) -> bytes:
 
 
 def _hunk_label(result_file):
+    guide_of = {fix.codemod: fix.guide for fix in result_file.applied}  # a fix carries its guide link
+
     def label(removed: list[bytes], added: list[bytes]) -> str:
         names = result_file.attribute(removed, added)
         if not names:
             return ""
-        guides = " ".join(dict.fromkeys(codemods.by_id(n).info.guide for n in names))  # each link once
+        guides = " ".join(dict.fromkeys(guide_of[n] for n in names if guide_of.get(n)))  # each link once
         return f"[{', '.join(names)}] {guides}"
 
     return label

@@ -1,0 +1,119 @@
+"""Parsing Rust with tree-sitter, and the run-scoped caches of facts derived from bytes.
+
+The core's own view of syntax: parse (once per distinct bytes in a run), find the first syntax
+error, walk a tree, query nodes by kind. Everything else about Rust lives in the analysis layer.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import tree_sitter_rust
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
+
+RUST = Language(tree_sitter_rust.language())
+_PARSER = Parser(RUST)
+
+
+# Parse trees by the bytes they were parsed from: every codemod and every pass reuses the tree of
+# a file whose bytes have not changed. `clear_caches()` ends their lifetime (once per run).
+_TREES: dict[bytes, Tree] = {}
+
+
+def parse(source: bytes) -> Tree:
+    tree = _TREES.get(source)
+    if tree is None:
+        tree = _TREES[source] = _PARSER.parse(source)
+    return tree
+
+
+def syntax_error(source: bytes) -> Node | None:
+    """The first syntax error in source, or None. The tree is kept only if a codemod parsed
+    these bytes already: checking every file must not hold every file's tree."""
+    tree = _TREES.get(source) or _PARSER.parse(source)
+    return first_error(tree)
+
+
+def parsed_files() -> int:
+    """How many distinct files (bytes) this run has parsed so far (for progress)."""
+    return len(_TREES)
+
+
+# Other run-scoped caches of facts derived from bytes (file indexes, name tables, inventories).
+_RUN_CACHES: list[dict] = [_TREES]
+
+
+def run_cache() -> dict:
+    """A dict that lives as long as the run's trees: for facts keyed by the bytes they come from."""
+    cache: dict = {}
+    _RUN_CACHES.append(cache)
+    return cache
+
+
+def clear_caches() -> None:
+    """Forget every tree and derived fact (the engine calls it when a run ends)."""
+    for cache in _RUN_CACHES:
+        cache.clear()
+
+
+# Bytes that cannot be part of an identifier become spaces: what is left splits into the words
+# a file spells (a prefilter: no parse, one pass in C).
+_NOT_IN_WORDS = bytes(b if (chr(b).isalnum() and b < 128) or b == ord("_") or b >= 128 else ord(" ")
+                      for b in range(256))
+_WORDS: dict[bytes, frozenset[bytes]] = run_cache()
+
+
+def words(source: bytes) -> frozenset[bytes]:
+    """The identifier-like words of source (keywords, names, and words in comments and strings)."""
+    found = _WORDS.get(source)
+    if found is None:
+        found = _WORDS[source] = frozenset(source.translate(_NOT_IN_WORDS).split())
+    return found
+
+
+_KIND_QUERIES: dict[tuple[str, ...], Query] = {}
+
+
+def nodes_of_kinds(root: Node, kinds: tuple[str, ...]) -> list[Node]:
+    """Every node of these kinds under root, in source order, found by tree-sitter (no Python
+    walk, and nothing kept: callers that ask again for the same ones keep their own)."""
+    query = _KIND_QUERIES.get(kinds)
+    if query is None:
+        query = _KIND_QUERIES[kinds] = Query(RUST, "[" + " ".join(f"({k})" for k in kinds) + "] @node")
+    nodes = QueryCursor(query).captures(root).get("node", [])
+    return sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
+
+
+def text(source: bytes, node: Node) -> str:
+    return source[node.start_byte : node.end_byte].decode("utf-8")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """All nodes below (and including) node, in source order (a TreeCursor: no child lists)."""
+    cursor = node.walk()
+    yield cursor.node
+    if not cursor.goto_first_child():
+        return
+    depth = 1
+    while True:
+        yield cursor.node
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while not cursor.goto_next_sibling():
+            cursor.goto_parent()
+            depth -= 1
+            if depth == 0:
+                return
+
+
+def error_count(tree: Tree) -> int:
+    if not tree.root_node.has_error:
+        return 0
+    return sum(1 for n in walk(tree.root_node) if n.is_error or n.is_missing)
+
+
+def first_error(tree: Tree) -> Node | None:
+    if not tree.root_node.has_error:
+        return None
+    return next((n for n in walk(tree.root_node) if n.is_error or n.is_missing), None)
