@@ -605,14 +605,16 @@ def _py_object_edit(names: _Names, ref: _Ref, missing: dict[int, tuple[Node, lis
 
 
 def _token_tree_mentions(names: _Names, words: set[str]) -> list[Node]:
-    return [
-        n
-        for n in rust.walk(names.index.tree.root_node)
-        if n.type == "identifier"
-        and n.parent is not None
-        and n.parent.type in rust.TOKEN_GROUPS
-        and names.text(n) in words
+    """Identifiers among macro tokens that spell one of `words`, in source order."""
+    if rust.words(names.source).isdisjoint(w.encode() for w in words):
+        return []
+    found = [
+        token
+        for group in rust.nodes_of_kinds(names.index.tree.root_node, rust.TOKEN_GROUPS)
+        for token in group.children
+        if token.type == "identifier" and names.text(token) in words
     ]
+    return sorted(found, key=lambda n: n.start_byte)
 
 
 def _report_macro_mentions(ctx: Context, names: _Names) -> None:

@@ -493,8 +493,8 @@ class CloneRefCodemod(Codemod):
             return
         facts: Facts = ctx.facts
         cell_types = facts.cell_type_refs(ctx)
-        for node in rust.walk(ctx.tree.root_node):
-            if node.type not in ("let_declaration", "call_expression") or rust.in_macro(node) is not None:
+        for node in rust.nodes_of_kinds(ctx.tree.root_node, ("let_declaration", "call_expression")):
+            if rust.in_macro(node) is not None:
                 continue  # inside a macro: token trees, nothing there is an expression we could edit
             if node.type == "let_declaration":
                 self._statement_form(ctx, facts, node, cell_types)

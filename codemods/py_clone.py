@@ -1181,6 +1181,8 @@ class PyCloneFeatureCodemod(Codemod):
         Cargo unifies features across a build: a crate that enables `py-clone` may be what lets
         another one compile, so the decision is taken for the whole project at once.
         """
+        if not any(b"py-clone" in data for path, data in snapshot.contents.items() if path.suffix == ".toml"):
+            return False  # no manifest names the feature: nothing to drop, no Rust to survey
         project = snapshot.project
         if not project.crates or any(f in snapshot.broken for c in project.crates for f in c.rust_files):
             return False

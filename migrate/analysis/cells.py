@@ -588,6 +588,8 @@ class _Builder:
     def references(self) -> None:
         value_keys = {d.key for ds in self.inv.decls.values() for d in ds if d.kind in ("static", "local", "param")}
         binding_names = self._pattern_binding_names() | value_keys
+        wanted = {"identifier": binding_names, "scoped_identifier": value_keys, "field_expression": self.field_keys,
+                  "shorthand_field_initializer": binding_names | self.field_keys}  # names that can be a cell
         for path in self.names.files_with(binding_names | self.field_keys):  # the names a cell goes by
             index = self.names.index[path]
             source = index.source
@@ -598,17 +600,14 @@ class _Builder:
                     self._macro_tokens(path, node, binding_names)
                     continue
                 named = _named(source, node, kind)
-                if named is None or rust.in_macro(node) is not None:
+                if named is None or named not in wanted[kind] or rust.in_macro(node) is not None:
                     continue
-                if kind == "identifier" and named in binding_names:
+                if kind == "identifier" or kind == "scoped_identifier":
                     if self._is_expression(node):
                         self._reference(path, node)
-                elif kind == "scoped_identifier" and named in value_keys:
-                    if self._is_expression(node):
-                        self._reference(path, node)
-                elif kind == "field_expression" and named in self.field_keys:
+                elif kind == "field_expression":
                     self._reference(path, node)
-                elif kind == "shorthand_field_initializer" and named in binding_names | self.field_keys:
+                else:
                     self._shorthand(path, node)  # (another name is neither a cell nor a cell's field)
 
     def _pattern_binding_names(self) -> set[str]:
@@ -806,7 +805,7 @@ class _Builder:
         words = {key for _, key in self.by_owner if not key.isdigit()} | {owner for owner, _ in self.by_owner if owner}
         for path in self.names.files_with(words | set(self.params_by_function)):
             index = self.names.index[path]
-            for node in rust.walk(index.tree.root_node):
+            for node in rust.nodes_of_kinds(index.tree.root_node, ("field_initializer", "call_expression")):
                 if node.type == "field_initializer":
                     self._field_value(path, node)
                 elif node.type == "call_expression" and rust.in_macro(node) is None:

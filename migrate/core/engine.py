@@ -40,18 +40,18 @@ def target_resolver(project: Project, options: Options):
     return target_for
 
 
-def syntax_problem(path: Path, source: bytes) -> str | None:
-    """Why a file cannot be worked on as it is (None when it can)."""
+def syntax_problem(path: Path, source: bytes, keep: bool = False) -> str | None:
+    """Why a file cannot be worked on as it is (None when it can); `keep` its tree for the run."""
     try:
         source.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"not UTF-8 (byte {exc.start})"
-    return _parse_error(path, source)
+    return _parse_error(path, source, keep)
 
 
-def _parse_error(path: Path, source: bytes) -> str | None:
+def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
     if path.suffix == ".rs":
-        node = syntax.syntax_error(source)
+        node = syntax.syntax_error(source, keep)
         if node is None:
             return None
         line, col = line_col(source, node.start_byte)
@@ -115,8 +115,9 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()
+    triggered = [c.info for c in codemods if c.info.triggers]
     for path, data in contents.items():
-        problem = syntax_problem(path, data)
+        problem = syntax_problem(path, data, keep=any(info.triggered_by(data) for info in triggered))
         if problem is not None:
             broken.add(path)
             results[path].input_error = problem

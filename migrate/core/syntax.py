@@ -27,10 +27,10 @@ def parse(source: bytes) -> Tree:
     return tree
 
 
-def syntax_error(source: bytes) -> Node | None:
-    """The first syntax error in source, or None. The tree is kept only if a codemod parsed
-    these bytes already: checking every file must not hold every file's tree."""
-    tree = _TREES.get(source) or _PARSER.parse(source)
+def syntax_error(source: bytes, keep: bool = False) -> Node | None:
+    """The first syntax error in source, or None. The tree is kept for the run only when asked
+    (a file a codemod will read): checking every file must not hold every file's tree."""
+    tree = parse(source) if keep else _TREES.get(source) or _PARSER.parse(source)
     return first_error(tree)
 
 
