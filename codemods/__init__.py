@@ -20,6 +20,7 @@ from codemods import (
     mutex,
     once_lock,
     py_clone,
+    py_clone_feature,
     removed_features,
 )
 from migrate.core.codemod import Codemod
@@ -32,7 +33,7 @@ REGISTRY: tuple[Codemod, ...] = (
     mutex.CODEMOD,
     attach.CODEMOD,
     py_clone.CODEMOD,
-    py_clone.FEATURE_CODEMOD,
+    py_clone_feature.CODEMOD,
     from_py_object.CODEMOD,
     gil_used.CODEMOD,
     removed_features.CODEMOD,
