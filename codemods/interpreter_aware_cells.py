@@ -87,6 +87,7 @@ from tree_sitter import Node
 
 from migrate.analysis import rust
 from migrate.analysis.cells import CELL, CellDecl, CellInventory, CellUse, arguments, build_inventory, site_of
+from migrate.analysis.imports import UseEditor
 from migrate.analysis.names import CrateNames, ItemRef, find_refs, item_names
 from migrate.analysis.rust import UseLeaf
 from migrate.analysis.tokens import python_token
@@ -416,16 +417,13 @@ def _describe(plan: CellPlan) -> str:
 # ------------------------------------------------------------------------------------------- editing
 
 
-class _Editor:
+class _Editor(UseEditor):
     """The edits of one file; imports are settled so that they match what was written."""
 
     def __init__(self, ctx: Context, facts: Facts, mode: Mode):
+        super().__init__(ctx.source, ctx.path, facts.names)  # `names`: one per inventory, set as each is done
         self.ctx = ctx
-        self.source = ctx.source
-        self.names = facts.names  # the resolver whose trees the nodes at hand come from (one per inventory)
         self.mode = mode
-        self._edits: list[Edit] = []
-        self._imports: dict[int, tuple[Node, list[str]]] = {}  # scope start -> (scope, use paths to add)
         self._targets: dict[tuple[Path, int], tuple[str, ...]] = {}  # leaf -> the type its converted refs take
         self._spelled_out: dict[int, tuple[UseLeaf, int]] = {}  # `use once_cell::sync;` -> paths rewritten
         self._ext_scopes: dict[int, tuple[Node, CrateNames]] = {}  # module scopes whose calls need OnceLockExt
@@ -437,7 +435,7 @@ class _Editor:
         if ref.qualified:
             written = self.source[ref.span[0] : ref.span[1]].decode()
             lead = "::" if written.lstrip().startswith("::") else ""
-            self._replace(ref.span, lead + full)
+            self.replace(ref.span, lead + full)
             if ref.head_leaf is not None and ref.head_leaf[0] == self.ctx.path:
                 leaf = ref.head_leaf[1]
                 _, count = self._spelled_out.get(leaf.node.start_byte, (leaf, 0))
@@ -445,36 +443,20 @@ class _Editor:
             return
         if ref.leaf is not None and ref.leaf_file == self.ctx.path:
             self._targets[(ref.leaf_file, ref.leaf.node.start_byte)] = new
-            if self._removable(ref.leaf) and ref.leaf.alias is not None and self._free_or_mine(ref.leaf.scope, new):
+            if self._removable(ref.leaf) and ref.leaf.alias is not None and self.free_or_mine(ref.leaf.scope, new):
                 return  # the alias itself is retargeted
-            name = new[-1] if self._free_or_mine(ref.leaf.scope, new) else full
-            self._replace(ref.name_span, name)
+            name = new[-1] if self.free_or_mine(ref.leaf.scope, new) else full
+            self.replace(ref.name_span, name)
             return
-        self._replace(ref.name_span, self._name_at(ref.node, new))
+        self.replace(ref.name_span, self.name_at(ref.node, new))
 
     def _removable(self, leaf: UseLeaf) -> bool:
         use = self.mode.leaves.get((self.ctx.path, leaf.node.start_byte), LeafUse())
         return use.kept == 0 and not leaf.public
 
-    def _resolves(self, anchor: Node, name: str):
-        found = self.names.resolve(self.ctx.path, anchor, name)
-        return found.target if found is not None else None
 
-    def _free_or_mine(self, scope: Node, new: tuple[str, ...]) -> bool:
-        """The new type's name can be written bare where scope's imports are seen."""
-        return self._resolves(rust.inner_anchor(scope), new[-1]) in (None, new)
 
-    def _name_at(self, node: Node, new: tuple[str, ...]) -> str:
-        found = self._resolves(node, new[-1])
-        if found == new:
-            return new[-1]
-        if found is not None:
-            return "::".join(new)  # the name means something else here
-        self._add_import(rust.module_scope(node), "::".join(new))
-        return new[-1]
 
-    def _replace(self, span: tuple[int, int], new: str) -> None:
-        self._edits.append(Edit(span[0], span[1], new.encode()))
 
     # -- imports
     def settle_import(self, leaf: UseLeaf) -> None:
@@ -483,34 +465,34 @@ class _Editor:
             return  # nothing written through it changes in this file
         scope = leaf.scope
         full = "::".join(new)
-        has_new = self._resolves(rust.inner_anchor(scope), new[-1]) == new
+        has_new = self.resolves(rust.inner_anchor(scope), new[-1]) == new
         if not self._removable(leaf):
-            if self._free_or_mine(scope, new) and not has_new:
-                self._add_import(scope, full)
+            if self.free_or_mine(scope, new) and not has_new:
+                self.add_import(scope, full)
             return
         wanted = full + (f" as {leaf.alias}" if leaf.alias else "")
         provided = (scope.start_byte, wanted) in self._provided
-        if not self._free_or_mine(scope, new) or (has_new and leaf.alias is None) or provided:
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+        if not self.free_or_mine(scope, new) or (has_new and leaf.alias is None) or provided:
+            self.remove_use(leaf)
         elif leaf.standalone:
             path_node = leaf.node.child_by_field_name("path") if leaf.alias is not None else leaf.node
-            self._replace((path_node.start_byte, path_node.end_byte), full)
+            self.replace((path_node.start_byte, path_node.end_byte), full)
             self._provided.add((scope.start_byte, wanted))
         else:
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-            self._add_import(scope, wanted)
+            self.remove_use(leaf)
+            self.add_import(scope, wanted)
 
-    def _add_import(self, scope: Node, path: str) -> None:
+    def add_import(self, scope: Node, path: str) -> None:
         if (scope.start_byte, path) in self._provided:
             return
         self._provided.add((scope.start_byte, path))
-        self._imports.setdefault(scope.start_byte, (scope, []))[1].append(path)
+        super().add_import(scope, path)
 
     def _drop_unused_module_imports(self) -> None:
         """`use once_cell::sync;` only there for `sync::OnceCell`, now spelled out in full."""
         for leaf, rewritten in self._spelled_out.values():
             if self.names.mentions_outside_uses(self.ctx.path, leaf.local_name) == rewritten and not leaf.public:
-                self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+                self.remove_use(leaf)
 
     # -- calls
     def rewrite_call(self, plan: CellPlan, use: CellUse, token: str) -> None:
@@ -520,7 +502,7 @@ class _Editor:
         values = arguments(args)
         if not plan.to_py_once_lock and use.method == "get_or_init":
             name = function.child_by_field_name("field")
-            self._replace((name.start_byte, name.end_byte), ATTACHED)
+            self.replace((name.start_byte, name.end_byte), ATTACHED)
             if not self.names.imports_at(self.ctx.path, call, ONCE_LOCK_EXT):
                 scope = rust.module_scope(call)
                 self._ext_scopes[scope.start_byte] = (scope, self.names)
@@ -539,15 +521,12 @@ class _Editor:
             parent = names.parent_module(self.ctx.path, scope) if sees_parent else None
             if parent is not None and (parent.file, parent.scope.start_byte) in self.mode.ext_scopes:
                 continue
-            self._add_import(scope, "::".join(ONCE_LOCK_EXT))
+            self.add_import(scope, "::".join(ONCE_LOCK_EXT))
 
     def edits(self) -> list[Edit]:
         self._settle_ext()
         self._drop_unused_module_imports()
-        edits = list(self._edits)
-        for scope, paths in self._imports.values():
-            edits.append(rust.add_uses(self.source, scope, sorted(paths)))
-        return drop_contained(edits)
+        return drop_contained(list(self._edits) + self.import_edits())
 
 
 def _insert_token(source: bytes, args: Node, values: list[Node], token: str) -> Edit:

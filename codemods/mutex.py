@@ -82,6 +82,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate.analysis import rust
+from migrate.analysis.imports import UseEditor
 from migrate.analysis.names import canonical
 from migrate.analysis.protected import (
     CELL_KINDS,
@@ -174,17 +175,15 @@ def _report_file(ctx: Context, scan: FileScan) -> None:
 # --------------------------------------------------------------------------------------- edits
 
 
-class _Plan:
+class _Plan(UseEditor):
     """The edits of one file: types, constructors, accesses, then the `use` trees to match."""
 
     def __init__(self, ctx: Context, scan: FileScan, facts: Facts):
+        super().__init__(ctx.source, ctx.path, facts.names)
         self.ctx = ctx
-        self.source = ctx.source
         self.scan = scan
         self.index = scan.index
         self.facts = facts
-        self._edits: list[Edit] = []
-        self._imports: dict[int, tuple[Node, list[str]]] = {}  # module scope id -> (scope, paths)
         self._ext_scopes: dict[int, Node] = {}  # module scopes that need MutexExt
         self._use_ops: list[tuple[UseLeaf, str | None]] = []  # leaf -> None (remove) or a new name
 
@@ -221,7 +220,7 @@ class _Plan:
         scope = rust.module_scope(node)
         if not self._can_import(scope, "Mutex"):
             return "std::sync::Mutex"
-        self._add_import(scope, "std::sync::Mutex")
+        self.add_import(scope, "std::sync::Mutex")
         return "Mutex"
 
     def _can_import(self, scope: Node, name: str) -> bool:
@@ -232,10 +231,6 @@ class _Plan:
                 return False
         return name not in self.index.definitions.get(scope.id, set())
 
-    def _add_import(self, scope: Node, path: str) -> None:
-        entry = self._imports.setdefault(scope.id, (scope, []))
-        if path not in entry[1]:
-            entry[1].append(path)
 
     # -- rewrites
     def _convert_type(self, decl: Decl) -> None:
@@ -277,7 +272,7 @@ class _Plan:
         if resolved is None:
             self._ext_scopes[scope.id] = scope
         elif canonical(resolved.target) != MUTEX_EXT:
-            self._add_import(scope, "pyo3::sync::MutexExt as _")
+            self.add_import(scope, "pyo3::sync::MutexExt as _")
 
     # -- imports
     def _settle_gil_protected_imports(self) -> None:
@@ -312,7 +307,7 @@ class _Plan:
         for scope in self._ext_scopes.values():
             if self.index.scope_imports(scope, MUTEX_EXT):
                 continue
-            self._add_import(scope, "pyo3::sync::MutexExt")
+            self.add_import(scope, "pyo3::sync::MutexExt")
         self._ext_scopes = {}
 
     def _settle_cell_imports(self) -> None:
@@ -357,11 +352,12 @@ class _Plan:
         edits = list(self._edits)
         edits.extend(_use_edits(self.source, self._use_ops))
         order = ["pyo3::sync::MutexExt", "pyo3::sync::MutexExt as _", "std::sync::Mutex"]
-        for scope, paths in self._imports.values():
+
+        def arrange(scope: Node, paths: list[str]) -> list[str]:
             has_mutex = self.index.scope_imports(scope, STD_MUTEX)
-            wanted = [p for p in order if p in paths and not (p == "std::sync::Mutex" and has_mutex)]
-            if wanted:
-                edits.append(rust.add_uses(self.source, scope, wanted))
+            return [p for p in order if p in paths and not (p == "std::sync::Mutex" and has_mutex)]
+
+        edits.extend(self.import_edits(arrange))
         return _tidy_blank_lines(self.source, sorted(set(edits), key=lambda e: (e.start, e.end)))
 
 

@@ -57,6 +57,7 @@ from tree_sitter import Node
 
 from migrate.analysis import rust
 from migrate.analysis.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
+from migrate.analysis.imports import UseEditor
 from migrate.analysis.names import CrateNames, ItemRef
 from migrate.analysis.rust import UseLeaf
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
@@ -348,17 +349,14 @@ def _report_unconvertible_mentions(ctx: Context, refs) -> None:
 # ------------------------------------------------------------------------------------------- editing
 
 
-class _Plan:
+class _Plan(UseEditor):
     """Collects the edits of one file, then settles its imports so they match what was written."""
 
     def __init__(self, ctx: Context, facts: Facts, target: Target):
+        super().__init__(ctx.source, ctx.path, facts.names)
         self.ctx = ctx
-        self.source = ctx.source
         self.facts = facts
-        self.names = facts.names
         self.target = target
-        self._edits: list[Edit] = []
-        self._imports: dict[int, tuple[Node, list[str]]] = {}  # scope id -> (scope, use paths to add)
         self._reported: set[int] = set()
         self._ext_scopes: dict[int, Node] = {}  # module scopes whose calls need OnceLockExt
         self._ext_given: set[int] = set()  # scopes where an import was turned into OnceLockExt
@@ -380,9 +378,9 @@ class _Plan:
             self._convert_qualified(ref)
         elif ref.leaf is not None:
             if ref.leaf.alias is None or self.facts.leaf_pinned(ref.leaf_file, ref.leaf, self.target):
-                self._replace(ref.span, self._bare_name(ref.leaf_file, ref.leaf.scope))
+                self.replace(ref.span, self._bare_name(ref.leaf_file, ref.leaf.scope))
         else:  # through a glob: the new name must be in scope where it is written
-            self._replace(ref.span, self._name_at(ref))
+            self.replace(ref.span, self._name_at(ref))
 
     def _convert_qualified(self, ref: ItemRef) -> None:
         written = self.source[ref.span[0] : ref.span[1]].decode()
@@ -390,9 +388,9 @@ class _Plan:
         segments = [s for s in ref.path if s]
         if not self.target.std and _spelled_in_pyo3_sync(tuple(segments)):
             start, end = ref.name_span
-            self._replace((start, end), self.target.name)  # `pyo3::sync::X` keeps its spelling
+            self.replace((start, end), self.target.name)  # `pyo3::sync::X` keeps its spelling
         else:
-            self._replace(ref.span, lead + self.target.use_path)
+            self.replace(ref.span, lead + self.target.use_path)
             if ref.head_leaf is not None and ref.head_leaf[0] == self.ctx.path:
                 self._spelled_out.setdefault(ref.head_leaf[1].node.start_byte, (ref.head_leaf[1], []))[1].append(ref)
 
@@ -404,17 +402,7 @@ class _Plan:
         return self.target.use_path
 
     def _name_at(self, ref: ItemRef) -> str:
-        anchor = ref.in_item_macro or ref.node
-        found = self.names.resolve(self.ctx.path, anchor, self.target.name)
-        if found is not None and found.target == self.target.path:
-            return self.target.name
-        if found is not None:
-            return self.target.use_path  # the name means something else here
-        self._add_import(rust.module_scope(anchor), self.target.use_path)
-        return self.target.name
-
-    def _replace(self, span: tuple[int, int], new: str) -> None:
-        self._edits.append(Edit(span[0], span[1], new.encode()))
+        return self.name_at(ref.in_item_macro or ref.node, self.target.path)
 
     # -- std call sites
     def rewrite_std_call(self, use: CellUse) -> None:
@@ -432,7 +420,7 @@ class _Plan:
             self._dropped_tokens.append(values[0])
         elif use.method == "get_or_init":
             field_node = function.child_by_field_name("field")
-            self._replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
+            self.replace((field_node.start_byte, field_node.end_byte), "get_or_init_py_attached")
             if not self.names.imports_at(self.ctx.path, call, ONCE_LOCK_EXT):
                 scope = rust.module_scope(call)
                 self._ext_scopes[scope.id] = scope
@@ -450,7 +438,7 @@ class _Plan:
         if pinned:
             # both kinds of use: keep the old import, bring the new name in beside it
             if self._bare_name(self.ctx.path, scope) == self.target.name and not self._scope_has(scope, self.target.name):
-                self._add_import(scope, self.target.use_path)
+                self.add_import(scope, self.target.use_path)
             return
         if self.target.std:
             self._retarget_std(leaf, scope)
@@ -464,7 +452,7 @@ class _Plan:
     def _retarget_py_once_lock(self, leaf: UseLeaf, scope: Node) -> None:
         written = tuple(leaf.path)
         if leaf.alias is None and self._scope_has(scope, "PyOnceLock"):
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+            self.remove_use(leaf)
         elif _spelled_in_pyo3_sync(written):
             self._edits.append(rust.rename_leaf(leaf, "PyOnceLock"))
         else:
@@ -480,9 +468,9 @@ class _Plan:
             self._edits.append(rust.rename_leaf(leaf, "OnceLockExt"))
             self._ext_given.add(scope.id)
             if not has_once_lock:
-                self._add_import(scope, "std::sync::OnceLock")
+                self.add_import(scope, "std::sync::OnceLock")
         elif has_once_lock:
-            self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+            self.remove_use(leaf)
         else:
             self._replace_leaf(leaf, scope, "std::sync::OnceLock")
 
@@ -490,15 +478,11 @@ class _Plan:
         """Point an import at a new path: in place when it stands alone, else a `use` of its own."""
         if leaf.standalone:
             path_node = leaf.node.child_by_field_name("path") if leaf.alias is not None else leaf.node
-            self._replace((path_node.start_byte, path_node.end_byte), new_path)
+            self.replace((path_node.start_byte, path_node.end_byte), new_path)
             return
-        self._edits.extend(rust.remove_use_leaf(self.source, leaf))
-        self._add_import(scope, new_path + (f" as {leaf.alias}" if leaf.alias else ""))
+        self.remove_use(leaf)
+        self.add_import(scope, new_path + (f" as {leaf.alias}" if leaf.alias else ""))
 
-    def _add_import(self, scope: Node, path: str) -> None:
-        entry = self._imports.setdefault(scope.id, (scope, []))
-        if path not in entry[1]:
-            entry[1].append(path)
 
     def _settle_ext(self) -> None:
         """Import OnceLockExt where calls need it, unless the parent seen through `use super::*`
@@ -509,7 +493,7 @@ class _Plan:
             parent = self.names.parent_module(self.ctx.path, scope) if self._sees_parent(scope) else None
             if parent is not None and (parent.file, parent.scope.id) in self.facts.ext_scopes:
                 continue
-            self._add_import(scope, "pyo3::sync::OnceLockExt")
+            self.add_import(scope, "pyo3::sync::OnceLockExt")
 
     def _sees_parent(self, scope: Node) -> bool:
         leaves = self.names.index[self.ctx.path].uses.get(scope.id, [])
@@ -519,15 +503,13 @@ class _Plan:
         """`use pyo3::sync;` only there for `sync::GILOnceCell`, now spelled `std::sync::OnceLock`."""
         for leaf, rewritten in self._spelled_out.values():
             if self.names.mentions_outside_uses(self.ctx.path, leaf.local_name) == len(rewritten) and not leaf.public:
-                self._edits.extend(rust.remove_use_leaf(self.source, leaf))
+                self.remove_use(leaf)
 
     def edits(self) -> list[Edit]:
         self._settle_ext()
         self._drop_unused_module_imports()
-        edits = list(self._edits) + _unused_token_renames(self.source, self._dropped_tokens)
-        for scope, paths in self._imports.values():
-            edits.append(rust.add_uses(self.source, scope, sorted(paths)))
-        return drop_contained(edits)
+        return drop_contained(list(self._edits) + _unused_token_renames(self.source, self._dropped_tokens)
+                              + self.import_edits())
 
 
 def _token_binding(source: bytes, token: Node) -> tuple[Node, Node, int] | None:
