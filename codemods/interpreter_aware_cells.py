@@ -90,7 +90,7 @@ from migrate.analysis.cells import CELL, CellDecl, CellInventory, CellUse, argum
 from migrate.analysis.imports import UseEditor
 from migrate.analysis.names import CrateNames, ItemRef, find_refs, item_names
 from migrate.analysis.rust import UseLeaf
-from migrate.analysis.tokens import python_token
+from migrate.analysis.tokens import insert_token, python_token, unwrap_attach
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, drop_contained
 from migrate.core.version import V0_23, V0_26
@@ -118,7 +118,6 @@ LAZIES = {("once_cell", "sync", "Lazy"): "once_cell `Lazy`", ("std", "sync", "La
 INIT = {"get_or_init", "get_or_try_init"}
 ATTACHED = "get_or_init_py_attached"
 ARITY = {"get": 0, "set": 1, "get_or_init": 1, "get_or_try_init": 1}  # arguments before the token goes in
-_ATTACHING = {"with_gil", "attach"}
 _COMMENTS = ("line_comment", "block_comment")
 RISK = "its initialiser calls into Python while holding the cell's lock, and a waiting thread does not detach"
 
@@ -455,9 +454,6 @@ class _Editor(UseEditor):
         return use.kept == 0 and not leaf.public
 
 
-
-
-
     # -- imports
     def settle_import(self, leaf: UseLeaf) -> None:
         new = self._targets.get((self.ctx.path, leaf.node.start_byte))
@@ -506,9 +502,9 @@ class _Editor(UseEditor):
             if not self.names.imports_at(self.ctx.path, call, ONCE_LOCK_EXT):
                 scope = rust.module_scope(call)
                 self._ext_scopes[scope.start_byte] = (scope, self.names)
-        self._edits.append(_insert_token(self.source, args, values, token))
+        self._edits.append(insert_token(self.source, args, values, token))
         if use.method in INIT and values:
-            unwrapped = _unwrap_attach(self.source, values[0], token)
+            unwrapped = unwrap_attach(self.source, values[0], token)
             if unwrapped is not None:
                 self._edits.append(unwrapped)
 
@@ -527,109 +523,6 @@ class _Editor(UseEditor):
         self._settle_ext()
         self._drop_unused_module_imports()
         return drop_contained(list(self._edits) + self.import_edits())
-
-
-def _insert_token(source: bytes, args: Node, values: list[Node], token: str) -> Edit:
-    """`f(a)` -> `f(py, a)`; `f()` -> `f(py)`; a first argument on a line of its own gets a line too."""
-    if not values:
-        return Edit(args.start_byte + 1, args.start_byte + 1, token.encode())
-    first = values[0]
-    if b"\n" in source[args.start_byte + 1 : first.start_byte]:
-        indent = rust.indent_at(source, first.start_byte)
-        return Edit(first.start_byte, first.start_byte, token.encode() + b"," + rust.line_ending(source) + indent)
-    return Edit(first.start_byte, first.start_byte, token.encode() + b", ")
-
-
-def _closure_params(closure: Node) -> list[Node]:
-    params = closure.child_by_field_name("parameters")
-    if params is None:
-        return []
-    return [c for c in params.children if c.type not in ("|", ",") + _COMMENTS]
-
-
-def _param_name(source: bytes, param: Node) -> str | None:
-    if param.type == "_":
-        return "_"
-    if param.type == "parameter":
-        param = param.child_by_field_name("pattern")
-    if param is not None and param.type == "identifier":
-        return rust.text(source, param)
-    return None
-
-
-def _attaching_call(source: bytes, node: Node) -> Node | None:
-    """`Python::with_gil(|py| ..)` / `Python::attach(|py| ..)` (also `pyo3::Python::..`): its closure."""
-    if node.type != "call_expression":
-        return None
-    function = node.child_by_field_name("function")
-    args = node.child_by_field_name("arguments")
-    if function is None or function.type != "scoped_identifier" or args is None:
-        return None
-    segments = rust.path_segments(source, function)
-    if len(segments) < 2 or segments[-1] not in _ATTACHING or segments[-2] != "Python":
-        return None
-    values = arguments(args)
-    if len(values) != 1 or len(args.named_children) != 1 or values[0].type != "closure_expression":
-        return None
-    return values[0]
-
-
-def _unwrap_attach(source: bytes, closure: Node, token: str) -> Edit | None:
-    """`|| Python::with_gil(|py| body)` -> `|| body` when `py` is the token (or unused in body).
-
-    A block around the wrapper stays unless the wrapper's own body is a block (no `{ { .. } }`).
-    """
-    if closure.type != "closure_expression" or _closure_params(closure):
-        return None
-    body = closure.child_by_field_name("body")
-    if body is None:
-        return None
-    call = body
-    if body.type == "block":
-        inner = body.named_children
-        if len(inner) != 1:
-            return None  # more statements, or a comment that would be lost
-        call = inner[0]
-    inner_closure = _attaching_call(source, call)
-    if inner_closure is None or inner_closure.child_by_field_name("return_type") is not None:
-        return None
-    if any(c.type == "move" for c in inner_closure.children) and not any(c.type == "move" for c in closure.children):
-        return None
-    params = _closure_params(inner_closure)
-    name = _param_name(source, params[0]) if len(params) == 1 else None
-    inner_body = inner_closure.child_by_field_name("body")
-    if name is None or inner_body is None:
-        return None
-    if name not in ("_", token) and any(
-        n.type == "identifier" and rust.text(source, n) == name for n in rust.walk(inner_body)
-    ):
-        return None  # the body names the attach closure's own token: keep the wrapper
-    text = source[inner_body.start_byte : inner_body.end_byte]
-    if body.type == "block" and inner_body.type != "block":
-        return Edit(call.start_byte, call.end_byte, text)  # `{ Python::attach(|py| e) }` -> `{ e }`
-    return Edit(body.start_byte, body.end_byte, _dedent(source, body, call, inner_body, text))
-
-
-def _dedent(source: bytes, body: Node, call: Node, inner_body: Node, text: bytes) -> bytes:
-    """Move a body that sat one level deeper (its wrapper had a line of its own) back out."""
-    if rust.line_start(source, call.start_byte) == rust.line_start(source, body.start_byte):
-        return text
-    outer = rust.indent_at(source, body.start_byte)
-    inner = rust.indent_at(source, call.start_byte)
-    if not inner.startswith(outer) or len(inner) == len(outer):
-        return text
-    if any(n.type in ("string_literal", "raw_string_literal") and b"\n" in source[n.start_byte : n.end_byte]
-           for n in rust.walk(inner_body)):
-        return text  # a string across lines: its content must not move
-    delta = inner[len(outer):]
-    lines = text.split(b"\n")
-    if not all(line.startswith(delta) or not line.strip() for line in lines[1:]):
-        return text
-    return b"\n".join([lines[0]] + [line[len(delta):] if line.startswith(delta) else line for line in lines[1:]])
-
-
-
-
 
 
 CODEMOD = InterpreterAwareCellsCodemod()

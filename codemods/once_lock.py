@@ -60,6 +60,7 @@ from migrate.analysis.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventor
 from migrate.analysis.imports import UseEditor
 from migrate.analysis.names import CrateNames, ItemRef
 from migrate.analysis.rust import UseLeaf
+from migrate.analysis.tokens import unused_token_renames
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, drop_contained
 from migrate.core.version import V0_23, V0_26, Version
@@ -123,8 +124,6 @@ def std_call_problem(source: bytes, use: CellUse) -> str | None:
     if args is None or len(arguments(args)) != CELL_ARITY[use.method]:
         return f"`.{use.method}(..)` is called with an unexpected number of arguments"
     return None
-
-
 
 
 def own_reasons(snapshot: Snapshot, inv: CellInventory, std: bool) -> dict[tuple, str]:
@@ -508,55 +507,8 @@ class _Plan(UseEditor):
     def edits(self) -> list[Edit]:
         self._settle_ext()
         self._drop_unused_module_imports()
-        return drop_contained(list(self._edits) + _unused_token_renames(self.source, self._dropped_tokens)
+        return drop_contained(list(self._edits) + unused_token_renames(self.source, self._dropped_tokens)
                               + self.import_edits())
-
-
-def _token_binding(source: bytes, token: Node) -> tuple[Node, Node, int] | None:
-    """What binds token's name: (the identifier a `let`, fn or closure parameter binds, the node
-    it is seen in, and the byte from which on), or None for any other binding."""
-    name = rust.text(source, token)
-    for a in rust.ancestors(token):
-        if a.type == "block":
-            lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= token.start_byte]
-            for let in reversed(lets):
-                pattern = let.child_by_field_name("pattern")
-                if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
-                    return pattern, a, let.end_byte
-            continue
-        if a.type not in ("closure_expression", "function_item"):
-            continue
-        params = a.child_by_field_name("parameters")
-        for param in params.named_children if params is not None else []:
-            pattern = param.child_by_field_name("pattern") if param.type == "parameter" else param
-            if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
-                body = a.child_by_field_name("body")
-                return (pattern, body, body.start_byte) if body is not None else None
-        if a.type == "function_item":
-            return None
-    return None
-
-
-def _unused_token_renames(source: bytes, dropped: list[Node]) -> list[Edit]:
-    """A `py` (parameter or `let`) whose every mention was an argument std's `OnceLock` does not
-    take becomes `_py`: the crate then builds without an unused-variable warning. Any other mention
-    of the name where it is seen (a shadowing `let`, a macro, another call) keeps it as it is."""
-    dropped_per_binding: dict[int, tuple[Node, Node, int, int]] = {}
-    for token in dropped:
-        found = _token_binding(source, token) if token.type == "identifier" else None
-        if found is not None:
-            ident, scope, start = found
-            count = dropped_per_binding.get(ident.id, (ident, scope, start, 0))[3]
-            dropped_per_binding[ident.id] = (ident, scope, start, count + 1)
-    edits = []
-    for ident, scope, start, count in dropped_per_binding.values():
-        name = rust.text(source, ident)
-        mentions = sum(
-            1 for n in rust.walk(scope) if n.type == "identifier" and n.start_byte >= start and rust.text(source, n) == name
-        )
-        if mentions == count and not name.startswith("_"):
-            edits.append(Edit(ident.start_byte, ident.end_byte, f"_{name}".encode()))
-    return edits
 
 
 def _without_blank_line_left(source: bytes, edits: list[Edit]) -> list[Edit]:
@@ -570,12 +522,6 @@ def _without_blank_line_left(source: bytes, edits: list[Edit]) -> list[Edit]:
 def _spelled_in_pyo3_sync(path: tuple[str, ...]) -> bool:
     """`pyo3::sync::X` or `sync::X` (after `use pyo3::sync`): the new name can keep that spelling."""
     return len(path) >= 2 and path[0] in ("pyo3", "sync") and path[-2] == "sync"
-
-
-
-
-
-
 
 
 CODEMOD = OnceLockCodemod()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from migrate.analysis import rust
+from migrate.analysis.cells import arguments
+from migrate.core.model import Edit
 
 COMMENTS = ("line_comment", "block_comment")
 
@@ -167,3 +169,156 @@ def python_token(source: bytes, use: Node) -> str | None:
             return None
         prev = a
     return None
+
+
+
+# ------------------------------------------------------------------------------ token edits
+
+
+_ATTACHING = {"with_gil", "attach"}
+
+
+def insert_token(source: bytes, args: Node, values: list[Node], token: str) -> Edit:
+    """`f(a)` -> `f(py, a)`; `f()` -> `f(py)`; a first argument on a line of its own gets a line too."""
+    if not values:
+        return Edit(args.start_byte + 1, args.start_byte + 1, token.encode())
+    first = values[0]
+    if b"\n" in source[args.start_byte + 1 : first.start_byte]:
+        indent = rust.indent_at(source, first.start_byte)
+        return Edit(first.start_byte, first.start_byte, token.encode() + b"," + rust.line_ending(source) + indent)
+    return Edit(first.start_byte, first.start_byte, token.encode() + b", ")
+
+
+def _closure_param_nodes(closure: Node) -> list[Node]:
+    params = closure.child_by_field_name("parameters")
+    if params is None:
+        return []
+    return [c for c in params.children if c.type not in ("|", ",") + COMMENTS]
+
+
+def _param_name(source: bytes, param: Node) -> str | None:
+    if param.type == "_":
+        return "_"
+    if param.type == "parameter":
+        param = param.child_by_field_name("pattern")
+    if param is not None and param.type == "identifier":
+        return rust.text(source, param)
+    return None
+
+
+def attaching_call(source: bytes, node: Node) -> Node | None:
+    """`Python::with_gil(|py| ..)` / `Python::attach(|py| ..)` (also `pyo3::Python::..`): its closure."""
+    if node.type != "call_expression":
+        return None
+    function = node.child_by_field_name("function")
+    args = node.child_by_field_name("arguments")
+    if function is None or function.type != "scoped_identifier" or args is None:
+        return None
+    segments = rust.path_segments(source, function)
+    if len(segments) < 2 or segments[-1] not in _ATTACHING or segments[-2] != "Python":
+        return None
+    values = arguments(args)
+    if len(values) != 1 or len(args.named_children) != 1 or values[0].type != "closure_expression":
+        return None
+    return values[0]
+
+
+def unwrap_attach(source: bytes, closure: Node, token: str) -> Edit | None:
+    """`|| Python::with_gil(|py| body)` -> `|| body` when `py` is the token (or unused in body).
+
+    A block around the wrapper stays unless the wrapper's own body is a block (no `{ { .. } }`).
+    """
+    if closure.type != "closure_expression" or _closure_param_nodes(closure):
+        return None
+    body = closure.child_by_field_name("body")
+    if body is None:
+        return None
+    call = body
+    if body.type == "block":
+        inner = body.named_children
+        if len(inner) != 1:
+            return None  # more statements, or a comment that would be lost
+        call = inner[0]
+    inner_closure = attaching_call(source, call)
+    if inner_closure is None or inner_closure.child_by_field_name("return_type") is not None:
+        return None
+    if any(c.type == "move" for c in inner_closure.children) and not any(c.type == "move" for c in closure.children):
+        return None
+    params = _closure_param_nodes(inner_closure)
+    name = _param_name(source, params[0]) if len(params) == 1 else None
+    inner_body = inner_closure.child_by_field_name("body")
+    if name is None or inner_body is None:
+        return None
+    if name not in ("_", token) and any(
+        n.type == "identifier" and rust.text(source, n) == name for n in rust.walk(inner_body)
+    ):
+        return None  # the body names the attach closure's own token: keep the wrapper
+    text = source[inner_body.start_byte : inner_body.end_byte]
+    if body.type == "block" and inner_body.type != "block":
+        return Edit(call.start_byte, call.end_byte, text)  # `{ Python::attach(|py| e) }` -> `{ e }`
+    return Edit(body.start_byte, body.end_byte, _dedent(source, body, call, inner_body, text))
+
+
+def _dedent(source: bytes, body: Node, call: Node, inner_body: Node, text: bytes) -> bytes:
+    """Move a body that sat one level deeper (its wrapper had a line of its own) back out."""
+    if rust.line_start(source, call.start_byte) == rust.line_start(source, body.start_byte):
+        return text
+    outer = rust.indent_at(source, body.start_byte)
+    inner = rust.indent_at(source, call.start_byte)
+    if not inner.startswith(outer) or len(inner) == len(outer):
+        return text
+    if any(n.type in ("string_literal", "raw_string_literal") and b"\n" in source[n.start_byte : n.end_byte]
+           for n in rust.walk(inner_body)):
+        return text  # a string across lines: its content must not move
+    delta = inner[len(outer):]
+    lines = text.split(b"\n")
+    if not all(line.startswith(delta) or not line.strip() for line in lines[1:]):
+        return text
+    return b"\n".join([lines[0]] + [line[len(delta):] if line.startswith(delta) else line for line in lines[1:]])
+
+
+def _token_binding(source: bytes, token: Node) -> tuple[Node, Node, int] | None:
+    """What binds token's name: (the identifier a `let`, fn or closure parameter binds, the node
+    it is seen in, and the byte from which on), or None for any other binding."""
+    name = rust.text(source, token)
+    for a in rust.ancestors(token):
+        if a.type == "block":
+            lets = [c for c in a.named_children if c.type == "let_declaration" and c.end_byte <= token.start_byte]
+            for let in reversed(lets):
+                pattern = let.child_by_field_name("pattern")
+                if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
+                    return pattern, a, let.end_byte
+            continue
+        if a.type not in ("closure_expression", "function_item"):
+            continue
+        params = a.child_by_field_name("parameters")
+        for param in params.named_children if params is not None else []:
+            pattern = param.child_by_field_name("pattern") if param.type == "parameter" else param
+            if pattern is not None and pattern.type == "identifier" and rust.text(source, pattern) == name:
+                body = a.child_by_field_name("body")
+                return (pattern, body, body.start_byte) if body is not None else None
+        if a.type == "function_item":
+            return None
+    return None
+
+
+def unused_token_renames(source: bytes, dropped: list[Node]) -> list[Edit]:
+    """A `py` (parameter or `let`) whose every mention was an argument std's `OnceLock` does not
+    take becomes `_py`: the crate then builds without an unused-variable warning. Any other mention
+    of the name where it is seen (a shadowing `let`, a macro, another call) keeps it as it is."""
+    dropped_per_binding: dict[int, tuple[Node, Node, int, int]] = {}
+    for token in dropped:
+        found = _token_binding(source, token) if token.type == "identifier" else None
+        if found is not None:
+            ident, scope, start = found
+            count = dropped_per_binding.get(ident.id, (ident, scope, start, 0))[3]
+            dropped_per_binding[ident.id] = (ident, scope, start, count + 1)
+    edits = []
+    for ident, scope, start, count in dropped_per_binding.values():
+        name = rust.text(source, ident)
+        mentions = sum(
+            1 for n in rust.walk(scope) if n.type == "identifier" and n.start_byte >= start and rust.text(source, n) == name
+        )
+        if mentions == count and not name.startswith("_"):
+            edits.append(Edit(ident.start_byte, ident.end_byte, f"_{name}".encode()))
+    return edits
