@@ -88,6 +88,7 @@ from migrate.analysis.attributes import (
     option_insertion,
     path_of_tokens,
 )
+from migrate.core.cargo import dependency_tables
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, line_col
 from migrate.core.version import V0_23, V0_26, V0_28, Version
@@ -506,11 +507,9 @@ def _path_dependencies(snapshot: Snapshot) -> dict[Path, set[Path]]:
     direct: dict[Path, set[Path]] = {}
     for crate in crates:
         manifest = manifests.get(crate.manifest, {})
-        tables = [manifest.get("dependencies", {})]
-        tables += [t.get("dependencies", {}) for t in manifest.get("target", {}).values() if isinstance(t, dict)]
         deps = set()
-        for table in tables:
-            for name, entry in table.items() if isinstance(table, dict) else ():
+        for _, table in dependency_tables(manifest, ("dependencies",), workspace=False):
+            for name, entry in table.items():
                 where = _dependency_dir(crate.manifest, name, entry, manifests)
                 if where is not None and where in by_dir:
                     deps.add(by_dir[where])

@@ -65,6 +65,7 @@ import tomlkit
 from tomlkit.items import String
 
 from migrate.analysis import companions
+from migrate.core.cargo import dependency_tables
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, minimal_edit
 from migrate.core.version import Version, admits, is_comparator, requirement_operator
@@ -82,7 +83,6 @@ INFO = CodemodInfo(
 
 # Released in lockstep with pyo3, same version numbers: they follow the target itself.
 FAMILY = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-build-config")
-DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -142,29 +142,10 @@ class Requirement:
         return self.path[-1]
 
 
-def _dependency_tables(doc: dict) -> list[tuple[tuple[str, ...], dict]]:
-    tables = []
-    workspace = doc.get("workspace")
-    if isinstance(workspace, dict) and isinstance(workspace.get("dependencies"), dict):
-        tables.append((("workspace", "dependencies"), workspace["dependencies"]))
-    for name in DEPENDENCY_TABLES:
-        if isinstance(doc.get(name), dict):
-            tables.append(((name,), doc[name]))
-    targets = doc.get("target")
-    if isinstance(targets, dict):
-        for cfg, target in targets.items():
-            if not isinstance(target, dict):
-                continue
-            for name in DEPENDENCY_TABLES:
-                if isinstance(target.get(name), dict):
-                    tables.append((("target", cfg, name), target[name]))
-    return tables
-
-
 def requirements(doc: dict) -> list[Requirement]:
     """Every dependency entry of a parsed manifest (tomllib or tomlkit), in document order."""
     found = []
-    for path, table in _dependency_tables(doc):
+    for path, table in dependency_tables(doc):
         for key, entry in table.items():
             if isinstance(entry, str):
                 found.append(Requirement(path + (key,), key, entry, False))

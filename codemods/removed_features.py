@@ -30,6 +30,7 @@ from __future__ import annotations
 import tomllib
 
 from migrate.analysis import features
+from migrate.core.cargo import dependency_tables
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from migrate.core.model import Safety, minimal_edit
 from migrate.core.version import V0_23, V0_28, Version
@@ -55,16 +56,8 @@ REPORTED = {
 }
 # crates whose features are PyO3's: pyo3-ffi lost the abi3-py3x features in the same releases
 _PYO3_PACKAGES = ("pyo3", "pyo3-ffi")
-_DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
-
-
 def _dependency_tables(doc: dict) -> list[dict]:
-    tables = [doc.get(name) for name in _DEPENDENCY_TABLES]
-    tables.append(doc.get("workspace", {}).get("dependencies") if isinstance(doc.get("workspace"), dict) else None)
-    for target in (doc.get("target") or {}).values():
-        if isinstance(target, dict):
-            tables += [target.get(name) for name in _DEPENDENCY_TABLES]
-    return [t for t in tables if isinstance(t, dict)]
+    return [table for _, table in dependency_tables(doc)]
 
 
 def _load(source: bytes) -> dict | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import tomlkit
 
+from migrate.core.cargo import dependency_tables
+
 _BOM = b"\xef\xbb\xbf"
-_DEPENDENCY_TABLES = ("dependencies", "build-dependencies", "dev-dependencies")
 
 
 def load(source: bytes):
@@ -30,12 +31,7 @@ def _drop_value(array, value: str) -> bool:
 
 
 def _pyo3_entries(doc) -> list:
-    tables = [doc[name] for name in _DEPENDENCY_TABLES if name in doc]
-    for target in doc.get("target", {}).values():
-        tables.extend(target[name] for name in _DEPENDENCY_TABLES if name in target)
-    if "workspace" in doc and "dependencies" in doc["workspace"]:
-        tables.append(doc["workspace"]["dependencies"])
-    return [t["pyo3"] for t in tables if isinstance(t.get("pyo3"), dict)]
+    return [table["pyo3"] for _, table in dependency_tables(doc) if isinstance(table.get("pyo3"), dict)]
 
 
 def drop_from_cargo(source: bytes, feature: str) -> bytes | None:

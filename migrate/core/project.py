@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrate.core.cargo import dependency_tables
 from migrate.core.version import Version, same_line
 
 SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
@@ -97,15 +98,10 @@ def _walk_files(root: Path) -> list[Path]:
 
 
 def _pyo3_entry(manifest: dict) -> object | None:
-    for table in ("dependencies", "build-dependencies", "dev-dependencies"):
-        entry = manifest.get(table, {}).get("pyo3")
-        if entry is not None:
-            return entry
-    for target in manifest.get("target", {}).values():
-        entry = target.get("dependencies", {}).get("pyo3")
-        if entry is not None:
-            return entry
-    return None
+    """The crate's own pyo3 entry: the first of its tables that has one."""
+    tables = dependency_tables(manifest, ("dependencies", "build-dependencies", "dev-dependencies"),
+                               target_kinds=("dependencies",), workspace=False)
+    return next((table["pyo3"] for _, table in tables if table.get("pyo3") is not None), None)
 
 
 def _requirement(entry: object) -> tuple[str | None, list[str], bool]:
