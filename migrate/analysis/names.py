@@ -142,6 +142,7 @@ class CrateNames:
             self._module_files.setdefault(key, path)
             self._file_module[path] = key
         self._memo: dict[tuple, Resolved | None] = {}
+        self.spellings: dict[tuple[str, ...], frozenset[str]] = {}  # item -> its names (see item_names)
         self._active: set[tuple] = set()  # lookups under way (a glob cycle meets one again)
         self._cuts = 0  # how many times a cycle was cut so far
 
@@ -355,14 +356,22 @@ class CrateNames:
         return None
 
 
+_SCOPE_ITEMS: dict[tuple[Node, str], dict[str, Node]] = rust.run_cache()
+
+
 def _module_item(source: bytes, scope: Node, name: str, namespace: str) -> Node | None:
-    kinds = TYPE_ITEMS if namespace == "type" else VALUE_ITEMS
-    for child in scope.named_children:
-        if child.type in kinds:
-            item_name = child.child_by_field_name("name")
-            if item_name is not None and rust.text(source, item_name) == name:
-                return child
-    return None
+    """The first item named `name` declared directly in scope (each scope's items listed once)."""
+    items = _SCOPE_ITEMS.get((scope, namespace))
+    if items is None:
+        kinds = TYPE_ITEMS if namespace == "type" else VALUE_ITEMS
+        items = {}
+        for child in scope.named_children:
+            if child.type in kinds:
+                item_name = child.child_by_field_name("name")
+                if item_name is not None:
+                    items.setdefault(rust.text(source, item_name), child)
+        _SCOPE_ITEMS[(scope, namespace)] = items
+    return items.get(name)
 
 
 # --------------------------------------------------------------------------------------- item refs
@@ -408,11 +417,18 @@ class FileRefs:
 
 
 def item_names(names: CrateNames, item: tuple[str, ...]) -> set[str]:
-    """The item's own name and every alias an import gives it anywhere in the crate.
+    """The item's own name and every alias an import gives it anywhere in the crate (once per
+    table and item).
 
     An import can only alias the item under a name it reaches it by (its own or another alias),
     so only files that spell one of the names found so far are parsed, until no new alias shows.
     """
+    if item not in names.spellings:
+        names.spellings[item] = frozenset(_item_names(names, item))
+    return set(names.spellings[item])
+
+
+def _item_names(names: CrateNames, item: tuple[str, ...]) -> set[str]:
     found = {item[-1]}
     checked: set[tuple[Path, str]] = set()
     while True:
