@@ -13,8 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-import libcst
-
 from migrate.core import syntax
 from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from migrate.core.model import FileResult, Fix, Safety, Step, apply_edits, line_col
@@ -63,6 +61,8 @@ def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
             return f"TOML syntax error: {exc}"
         return None
     if path.suffix == ".py":
+        import libcst  # only a run with a Python codemod reads Python files: the import waits for it
+
         try:
             libcst.parse_module(source)
         except libcst.ParserSyntaxError as exc:
