@@ -586,13 +586,16 @@ def _unbound_locally(source: bytes, use: Node, name: str) -> bool:
     fn = next((a for a in rust.ancestors(use) if a.type == "function_item"), None)
     if fn is None:
         return True
-    for node in rust.walk(fn):
-        if node.type in ("let_declaration", "parameter", "closure_parameters", "match_arm", "for_expression",
-                         "let_condition"):
-            pattern = node.child_by_field_name("pattern") if node.type != "closure_parameters" else node
-            if name in pattern_names(source, pattern):
-                return False
+    if source.count(name.encode(), fn.start_byte, fn.end_byte) < 2:
+        return True  # the use is the only place the function spells the name
+    for node in rust.nodes_of_kinds(fn, _BINDING_KINDS):
+        pattern = node.child_by_field_name("pattern") if node.type != "closure_parameters" else node
+        if name in pattern_names(source, pattern):
+            return False
     return True
+
+
+_BINDING_KINDS = ("let_declaration", "parameter", "closure_parameters", "match_arm", "for_expression", "let_condition")
 
 
 def _static_type(source: bytes, use: Node, name: str) -> Node | None:
