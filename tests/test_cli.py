@@ -222,3 +222,18 @@ def test_version_from_the_cli_and_from_the_fast_entry_point(monkeypatch, capsys)
     monkeypatch.setattr("sys.argv", ["pyo3-migrate", "-V"])
     start.main()
     assert capsys.readouterr().out == result.stdout
+
+
+def test_only_what_can_matter_is_read(project):
+    """A Python 2 file and a crate that does not depend on pyo3 (with Rust tree-sitter cannot
+    parse) are never read: the run is the same as without them."""
+    clean = invoke("diff", str(project), "--target-pyo3", "0.26")
+    (project / "tests" / "data").mkdir(parents=True)
+    (project / "tests" / "data" / "legacy.py").write_text('print "python 2"\n')
+    other = project / "tools"
+    (other / "src").mkdir(parents=True)
+    (other / "Cargo.toml").write_text('[package]\nname = "tools"\nversion = "0.1.0"\nedition = "2021"\n')
+    (other / "src" / "lib.rs").write_text("fn broken( {\n")
+    result = invoke("diff", str(project), "--target-pyo3", "0.26")
+    assert result.exit_code == clean.exit_code == 0
+    assert result.stdout_bytes == clean.stdout_bytes and "error" not in result.stderr

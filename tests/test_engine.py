@@ -100,3 +100,37 @@ def test_a_crashing_codemod_costs_only_its_own_edits():
     result = _run({"src/a.rs": b"fn foo() {}\n"}, [Crashes(), RenameFoo()])["src/a.rs"]
     assert result.after == b"fn bar() {}\n"
     assert result.failures == ["crashes: failed (RuntimeError: a bug); file left as it was for this codemod"]
+
+
+class Needle(Codemod):
+    """Records what it is shown: a codemod whose trigger word is `needle`."""
+
+    info = CodemodInfo("needle", "test", "rust", Safety.SAFE, Version(0, 0), None, "https://example.invalid", "",
+                       triggers=("needle",))
+
+    def __init__(self):
+        self.scanned: list[list[str]] = []
+        self.transformed: list[str] = []
+
+    def scan(self, snapshot):
+        self.scanned.append(sorted(p.as_posix() for p in snapshot.rust_files()))
+
+    def transform(self, ctx: Context) -> None:
+        self.transformed.append(ctx.path.as_posix())
+
+
+def test_a_crate_without_the_trigger_words_is_never_shown_to_the_codemod():
+    from migrate.core.project import Crate, Project
+
+    files = {Path("a/src/lib.rs"): b"fn needle() {}\n", Path("a/src/other.rs"): b"fn f() {}\n",
+             Path("b/src/lib.rs"): b"fn haystack() {}\n"}
+    crates = [Crate("a", Path("a/Cargo.toml"), "0.26", None, None, [], [Path("a/src/lib.rs"), Path("a/src/other.rs")]),
+              Crate("b", Path("b/Cargo.toml"), "0.26", None, None, [], [Path("b/src/lib.rs")])]
+    project = Project(Path("."), crates, [], [], [])
+    needle = Needle()
+    engine.run(project, files, [needle], engine.Options(target=Version(0, 26)))
+    assert needle.scanned == [["a/src/lib.rs", "a/src/other.rs"]]  # all of crate a, nothing of b
+    assert needle.transformed == ["a/src/lib.rs", "a/src/other.rs"]
+
+    engine.run(project, {p: b"fn f() {}\n" for p in files}, [needle := Needle()], engine.Options(target=Version(0, 26)))
+    assert needle.scanned == [] and needle.transformed == []

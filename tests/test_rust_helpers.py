@@ -296,3 +296,47 @@ def test_crate_names_resolve_a_static_through_an_import():
     found = names.resolve(Path("src/api.rs"), _node_at(names, "src/api.rs", "CELL }"), "CELL", "value")
     assert found.definition[0] == Path("src/cache.rs") and found.definition[1].type == "static_item"
 
+
+
+def test_crate_names_glob_cycles_resolve_from_either_side_and_are_memoized():
+    names = _crate({
+        "src/lib.rs": "mod a;\nmod b;\nmod c;\n",
+        "src/a.rs": "pub use crate::b::*;\nstatic X: Cell<u8> = todo!();\n",
+        "src/b.rs": "pub use crate::a::*;\npub use crate::c::*;\nstatic Y: Cell<u8> = todo!();\n",
+        "src/c.rs": "pub use pyo3::sync::GILOnceCell as Cell;\n",
+    })
+    want = ("pyo3", "sync", "GILOnceCell")
+    # b first: b -> a -> (b again: cut) finds nothing in a, then b -> c finds it; a's "nothing", found
+    # under the cut, must not be remembered: from a, the walk a -> b -> c finds it
+    assert names.resolve(Path("src/b.rs"), _node_at(names, "src/b.rs", "Cell<u8>"), "Cell").target == want
+    assert names.resolve(Path("src/a.rs"), _node_at(names, "src/a.rs", "Cell<u8>"), "Cell").target == want
+    assert names._memo  # lookups are remembered
+
+
+def test_crate_names_parse_a_file_only_when_a_lookup_reaches_it():
+    names = _crate({
+        "src/lib.rs": "mod used;\nmod unrelated;\nuse used::X;\nstatic S: X = X;\n",
+        "src/used.rs": "pub struct X;\n",
+        "src/unrelated.rs": "pub fn f() {}\n",
+    })
+    names.resolve(Path("src/lib.rs"), _node_at(names, "src/lib.rs", "X = X"), "X")
+    assert set(names.index._built) == {Path("src/lib.rs"), Path("src/used.rs")}
+    assert names.files_with({"f"}) == [Path("src/unrelated.rs")]  # whole words: `fn`, `pub` do not count
+
+
+def test_item_names_follow_aliases_of_aliases_across_files():
+    from migrate.analysis.names import item_names
+
+    names = _crate({
+        "src/lib.rs": "mod prelude;\nmod user;\n",
+        "src/prelude.rs": "pub use pyo3::sync::GILOnceCell as Cell;\n",
+        "src/user.rs": "use crate::prelude::Cell as Lazy;\nstatic X: Lazy<u8> = todo!();\n",
+    })
+    assert item_names(names, ("pyo3", "sync", "GILOnceCell")) == {"GILOnceCell", "Cell", "Lazy"}
+
+
+def test_nodes_of_kinds_come_in_source_order():
+    tree = rust.parse(b"struct A; fn f() { struct B; } enum C {}\n")
+    found = rust.nodes_of_kinds(tree.root_node, ("struct_item", "enum_item"))
+    assert [n.type for n in found] == ["struct_item", "struct_item", "enum_item"]
+    assert [n.start_byte for n in found] == sorted(n.start_byte for n in found)
