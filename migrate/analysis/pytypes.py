@@ -586,13 +586,29 @@ def _unbound_locally(source: bytes, use: Node, name: str) -> bool:
     fn = next((a for a in rust.ancestors(use) if a.type == "function_item"), None)
     if fn is None:
         return True
-    if source.count(name.encode(), fn.start_byte, fn.end_byte) < 2:
-        return True  # the use is the only place the function spells the name
-    for node in rust.nodes_of_kinds(fn, _BINDING_KINDS):
-        pattern = node.child_by_field_name("pattern") if node.type != "closure_parameters" else node
-        if name in pattern_names(source, pattern):
+    word = name.encode()
+    at = source.find(word, fn.start_byte, fn.end_byte)
+    while at != -1:  # a binding spells the name: look only where the function does
+        node = fn.descendant_for_byte_range(at, at + len(word))
+        if node is not None and (node.start_byte, node.end_byte) == (at, at + len(word)) and _binds(source, node, fn):
             return False
+        at = source.find(word, at + len(word), fn.end_byte)
     return True
+
+
+def _binds(source: bytes, mention: Node, fn: Node) -> bool:
+    """Whether a mention of a name is in the pattern of a binding (let, parameter, match arm,
+    for, `if let`) inside fn that binds that name."""
+    name = rust.text(source, mention)
+    for a in rust.ancestors(mention):
+        if a.type in _BINDING_KINDS:
+            pattern = a.child_by_field_name("pattern") if a.type != "closure_parameters" else a
+            if (pattern is not None and pattern.start_byte <= mention.start_byte
+                    and mention.end_byte <= pattern.end_byte and name in pattern_names(source, pattern)):
+                return True
+        if a.id == fn.id:
+            return False
+    return False
 
 
 _BINDING_KINDS = ("let_declaration", "parameter", "closure_parameters", "match_arm", "for_expression", "let_condition")
