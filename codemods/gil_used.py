@@ -103,6 +103,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
     docs=__doc__.strip(),
     stages=(V0_28,),
+    reads_manifests=True,  # path dependencies: a dependency crate's blockers count
 )
 
 _PYO3_PREFIXES = {(), ("pyo3",), ("pyo3", "prelude")}

@@ -58,6 +58,7 @@ class PyCloneFeatureCodemod(Codemod):
         max_target=None,
         guide=f"{GUIDE}#pyclone-is-now-gated-behind-the-py-clone-feature",
         docs=__doc__.strip(),
+        reads_rust=True,  # the decision is that no Rust file clones a Py any more
     )
 
     def scan(self, snapshot: Snapshot) -> bool:

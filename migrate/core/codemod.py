@@ -38,6 +38,18 @@ class CodemodInfo:
     # not shown to it at all (no parse, no scan). Empty: it always runs. Every name it acts on
     # must be here, aliases included (an alias is declared with the original name, in the crate).
     triggers: tuple[str, ...] = ()
+    # What it reads besides the files it edits, when that is not what its language says (the
+    # engine reruns a codemod in a later pass only when what it reads has changed).
+    reads_manifests: bool | None = None  # default: a TOML codemod does, a Rust one does not
+    reads_rust: bool | None = None  # default: a Rust codemod does
+
+    def reads(self, path: Path) -> bool:
+        """Whether this codemod's output can depend on the bytes of path."""
+        if path.suffix == ".rs":
+            return self.reads_rust if self.reads_rust is not None else self.language == "rust"
+        if path.suffix == ".toml":
+            return self.reads_manifests if self.reads_manifests is not None else self.language == "toml"
+        return self.language == "python"
 
     def acts_at(self, target: Version) -> Version:
         """The release whose API its output uses for this target."""

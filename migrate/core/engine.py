@@ -9,7 +9,7 @@ bytes and says so. Passes repeat until nothing changes (or the cap is hit).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -123,6 +123,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
             results[path].input_error = problem
     current = dict(contents)
     final_findings: dict[Path, list] = {}
+    last: dict[str, _Outcome] = {}  # codemod id -> its latest run
     for number in range(1, MAX_PASSES + 1):
         final_findings = {}
         for result in results.values():
@@ -134,8 +135,15 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
             shown = _shown_to(codemod.info, project, current)
             if not shown.crates and codemod.info.triggers:
                 continue
+            seen = _read_by(codemod.info, shown, current)
+            previous = last.get(codemod.info.id)
+            if previous is not None and not previous.changed and previous.inputs == seen:
+                previous.replay(results, final_findings)  # a pure codemod on the same bytes: the same outcome
+                continue
             snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project)
-            changed |= _run_codemod(codemod, snapshot, results, final_findings, options)
+            outcome = last[codemod.info.id] = _run_codemod(codemod, snapshot, results, final_findings, options)
+            outcome.inputs = seen
+            changed |= outcome.changed
         if not changed:
             break
     for path, result in results.items():
@@ -164,8 +172,33 @@ def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) 
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
 
-def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, options: Options) -> bool:
-    """One codemod over every file of the snapshot (whose `contents` it updates); True if it changed any.
+def _read_by(info: CodemodInfo, shown: Project, contents: dict[Path, bytes]) -> tuple:
+    """The (path, bytes) a codemod's run depends on: the Rust files of the crates it is shown, and
+    the other files its kind reads."""
+    rust_files = {f for c in shown.crates for f in c.rust_files}
+    return tuple((p, data) for p, data in sorted(contents.items())
+                 if info.reads(p) and (p.suffix != ".rs" or p in rust_files))
+
+
+@dataclass
+class _Outcome:
+    """What one run of a codemod reported, to replay when a later pass shows it the same bytes."""
+
+    changed: bool
+    findings: dict[Path, list] = field(default_factory=dict)
+    held: dict[Path, list[Fix]] = field(default_factory=dict)
+    inputs: tuple = ()
+
+    def replay(self, results: dict[Path, FileResult], findings: dict[Path, list]) -> None:
+        for path, found in self.findings.items():
+            findings.setdefault(path, []).extend(found)
+        for path, held in self.held.items():
+            results[path].held_back.extend(held)
+
+
+def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, options: Options) -> _Outcome:
+    """One codemod over every file of the snapshot (whose `contents` it updates): whether it
+    changed any file, and what it reported.
 
     A codemod's fixes in different files can depend on each other (a cell and its uses across
     the crate): when the re-parse gate drops any of them, all of this codemod's edits of this
@@ -180,7 +213,8 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
             if codemod.info.wants(result.path) and note not in result.failures:
                 result.failures.append(note)
                 break  # said once, on the first file it would have read
-        return False
+        return _Outcome(False)
+    outcome = _Outcome(False)
     edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
     dropped_in: list[tuple[Path, str]] = []
     shown = None if snapshot.project is snapshot.full_project else {f for c in snapshot.project.crates for f in c.rust_files}
@@ -202,6 +236,10 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
         result = results[path]
         result.held_back.extend(held)
+        if ctx.findings:
+            outcome.findings[path] = list(ctx.findings)
+        if held:
+            outcome.held[path] = list(held)
         if not chosen:
             continue
         new, applied, dropped = _apply_gated(path, current[path], chosen)
@@ -222,8 +260,9 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         for path in set(edited) | {p for p, _ in dropped_in}:
             if note not in results[path].skipped:
                 results[path].skipped.append(note)
-        return False
-    return bool(edited)
+        return outcome
+    outcome.changed = bool(edited)
+    return outcome
 
 
 def _dedupe(findings: list) -> list:
