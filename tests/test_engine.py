@@ -134,3 +134,40 @@ def test_a_crate_without_the_trigger_words_is_never_shown_to_the_codemod():
 
     engine.run(project, {p: b"fn f() {}\n" for p in files}, [needle := Needle()], engine.Options(target=Version(0, 26)))
     assert needle.scanned == [] and needle.transformed == []
+
+
+class BumpToml(Codemod):
+    """A TOML codemod that changes Cargo.toml once."""
+
+    info = CodemodInfo("bump", "test", "toml", Safety.SAFE, Version(0, 0), None, "https://example.invalid", "")
+
+    def transform(self, ctx: Context) -> None:
+        at = ctx.source.find(b"0.1")
+        if at != -1:
+            ctx.fix("0.1 -> 0.2", [Edit(at, at + 3, b"0.2")])
+
+
+class Reporter(Codemod):
+    """A Rust codemod that reports on every file and counts its runs."""
+
+    info = _info("reporter")
+
+    def __init__(self):
+        self.runs = 0
+
+    def scan(self, snapshot):
+        self.runs += 1
+
+    def transform(self, ctx: Context) -> None:
+        ctx.finding(0, "look here")
+
+
+def test_a_later_pass_replays_a_codemod_whose_inputs_did_not_change():
+    reporter = Reporter()
+    files = {Path("Cargo.toml"): b'[package]\nversion = "0.1"\n', Path("src/lib.rs"): b"fn f() {}\n"}
+    project = single_crate([Path("src/lib.rs")], "0.26.0")
+    results = {r.path.as_posix(): r for r in engine.run(project, files, [reporter, BumpToml()],
+                                                       engine.Options(target=Version(0, 26)))}
+    assert results["Cargo.toml"].after == b'[package]\nversion = "0.2"\n'  # a second pass followed
+    assert reporter.runs == 1  # ... in which the Rust it reads was the same: replayed, not rerun
+    assert [f.message for f in results["src/lib.rs"].findings] == ["look here"]
