@@ -267,7 +267,6 @@ def _struct_fields(source: bytes, struct: Node, types: _Types) -> list[Field]:
 
 
 _ITEM_KINDS = ("struct_item", "enum_item", "union_item", "trait_item", "type_item")
-_SITE_KINDS = ("struct_item", "enum_item", "union_item", "call_expression", "scoped_identifier", "token_tree")
 # What a clone site is spelled with: a file without these has none.
 _CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
 
@@ -334,7 +333,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
 
 def survey_file(sv: Survey, source: bytes, index: FileIndex) -> FileSurvey:
     out = FileSurvey(source, index)
-    for node in rust.nodes_of_kinds(index.tree.root_node, _SITE_KINDS):
+    for node in _site_nodes(source, index.tree.root_node):
         kind = node.type
         if kind in ("struct_item", "enum_item", "union_item"):
             site = _derive_site(sv, source, node)
@@ -362,6 +361,51 @@ def survey_file(sv: Survey, source: bytes, index: FileIndex) -> FileSurvey:
         ):
             out.sites.extend(_macro_sites(sv, source, node))
     return out
+
+
+def _site_nodes(source: bytes, root: Node) -> list[Node]:
+    """The nodes a clone site can be, in source order, found from where a clone is spelled (no
+    walk of the file): items that may derive `Clone`, calls and paths that name a clone method,
+    and the token tree of each macro that spells one."""
+    found: dict[tuple[int, int, str], Node] = {}
+
+    def add(node: Node) -> None:
+        found.setdefault((node.start_byte, -node.end_byte, node.type), node)
+
+    if b"Clone" in source:
+        for item in _module_items(root):
+            if item.type in ("struct_item", "enum_item", "union_item"):
+                add(item)
+    for word in (*_CLONE_WORDS, b"cloned"):
+        at = source.find(word)
+        while at != -1:
+            end = at + len(word)
+            node = root.descendant_for_byte_range(at, end)
+            at = source.find(word, end)
+            if node is None or (node.start_byte, node.end_byte) != (end - len(word), end) or node.parent is None:
+                continue
+            parent = node.parent
+            if node.type == "field_identifier" and parent.type == "field_expression":
+                if parent.parent is not None and parent.parent.type == "call_expression":
+                    add(parent.parent)
+            elif node.type == "identifier" and parent.type == "scoped_identifier":
+                add(parent)
+            elif parent.type in rust.TOKEN_GROUPS:
+                tree = _macro_body(node)
+                if tree is not None:
+                    add(tree)
+    return [found[key] for key in sorted(found)]
+
+
+def _macro_body(token: Node) -> Node | None:
+    """The token tree of the macro invocation or `macro_rules!` arm a token sits in."""
+    group = token.parent
+    while group is not None and group.type in rust.TOKEN_GROUPS:
+        if group.type == "token_tree" and group.parent is not None and group.parent.type in ("macro_invocation",
+                                                                                              "macro_rule"):
+            return group
+        group = group.parent
+    return None
 
 
 # -- derive(Clone)
