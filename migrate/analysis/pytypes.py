@@ -266,19 +266,13 @@ def _struct_fields(source: bytes, struct: Node, types: _Types) -> list[Field]:
     return fields
 
 
-_ITEM_KINDS = ("struct_item", "enum_item", "union_item", "trait_item", "type_item")
 # What a clone site is spelled with: a file without these has none.
 _CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
 
 
-_ITEMS: dict[Node, list[Node]] = rust.run_cache()
-
-
-def _module_items(root: Node) -> list[Node]:
-    """Struct/enum/type items outside macros, anywhere in the file (looked up once per tree)."""
-    if root not in _ITEMS:
-        _ITEMS[root] = rust.nodes_of_kinds(root, _ITEM_KINDS)
-    return _ITEMS[root]
+def _module_items(source: bytes) -> list[Node]:
+    """Struct/enum/union/trait/type items outside macros, anywhere in the file (its index has them)."""
+    return FileIndex.build(source).items
 
 
 _SURVEYS: dict[tuple, Survey] = rust.run_cache()
@@ -295,17 +289,16 @@ def survey(snapshot: Snapshot) -> Survey:
 
 def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     types = _Types()
-    parsed = {p: rust.parse(snapshot.contents[p]) for p in paths}
     for path in paths:  # names first: the crate's own types, then aliases of Py
         source = snapshot.contents[path]
-        for item in _module_items(parsed[path].root_node):
+        for item in _module_items(source):
             name = item.child_by_field_name("name")
             if name is not None and item.type != "type_item":
                 types.own_names.add(rust.text(source, name))
     for _ in range(2):  # aliases of aliases
         for path in paths:
             source = snapshot.contents[path]
-            for item in _module_items(parsed[path].root_node):
+            for item in _module_items(source):
                 if item.type == "type_item":
                     name = item.child_by_field_name("name")
                     if name is not None and types.kind(source, item.child_by_field_name("type")) == PY:
@@ -314,7 +307,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     py_field_names: dict[str, set[str]] = {}
     for path in paths:
         source = snapshot.contents[path]
-        for item in _module_items(parsed[path].root_node):
+        for item in _module_items(source):
             if item.type != "struct_item":
                 continue
             name = rust.text(source, item.child_by_field_name("name"))
@@ -327,7 +320,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     for path in paths:
         source = snapshot.contents[path]
         if any(word in source for word in _CLONE_WORDS):
-            result.files[path] = survey_file(result, source, FileIndex.build(source, parsed[path]))
+            result.files[path] = survey_file(result, source, FileIndex.build(source))
     return result
 
 
@@ -373,7 +366,7 @@ def _site_nodes(source: bytes, root: Node) -> list[Node]:
         found.setdefault((node.start_byte, -node.end_byte, node.type), node)
 
     if b"Clone" in source:
-        for item in _module_items(root):
+        for item in _module_items(source):
             if item.type in ("struct_item", "enum_item", "union_item"):
                 add(item)
     for word in (*_CLONE_WORDS, b"cloned"):

@@ -196,6 +196,7 @@ class FileIndex:
     tree: Tree
     uses: dict[int, list[UseLeaf]]  # scope node id -> leaves declared directly in that scope
     definitions: dict[int, set[str]]  # module scope node id -> names of types defined there
+    items: list[Node]  # every struct/enum/union/trait/type item, in any scope, in source order
 
     @classmethod
     def build(cls, source: bytes, tree: Tree | None = None) -> "FileIndex":
@@ -209,14 +210,18 @@ class FileIndex:
     def _build(cls, source: bytes, tree: Tree) -> "FileIndex":
         uses: dict[int, list[UseLeaf]] = {}
         definitions: dict[int, set[str]] = {}
+        items: list[Node] = []
         for node in nodes_of_kinds(tree.root_node, _INDEXED_KINDS):
-            if node.type == "use_declaration" and node.parent is not None and is_scope(node.parent):
-                uses.setdefault(node.parent.id, []).extend(use_leaves(source, node))
-            elif node.type in _DEFINITIONS and node.parent is not None and is_module_scope(node.parent):
+            if node.type == "use_declaration":
+                if node.parent is not None and is_scope(node.parent):
+                    uses.setdefault(node.parent.id, []).extend(use_leaves(source, node))
+                continue
+            items.append(node)
+            if node.parent is not None and is_module_scope(node.parent):
                 name = node.child_by_field_name("name")
                 if name is not None:
                     definitions.setdefault(node.parent.id, set()).add(text(source, name))
-        return cls(source, tree, uses, definitions)
+        return cls(source, tree, uses, definitions, items)
 
     def all_leaves(self) -> Iterator[UseLeaf]:
         for leaves in self.uses.values():
