@@ -129,7 +129,9 @@ def _clone_derives(source: bytes, uses: list[AttrUse]) -> tuple[bool, bool]:
 def _macro_pyclasses(source: bytes, root: Node) -> list[Node]:
     """`pyclass` tokens inside macro bodies and invocations that also mention `Clone`."""
     found = []
-    for node in rust.walk(root):
+    if b"Clone" not in source:
+        return found
+    for node in rust.nodes_of_kinds(root, ("macro_definition", "macro_invocation")):
         if node.type in ("macro_definition", "macro_invocation"):
             tokens = [n for n in rust.walk(node) if n.type == "identifier"]
             words = {rust.text(source, n) for n in tokens}
@@ -150,9 +152,8 @@ class FromPyObjectCodemod(Codemod):
         crate = ctx.crate
         clones = ctx.facts.get(crate.manifest, CrateClones()) if crate is not None else CrateClones()
         edits: list[Edit] = []
-        for node in rust.walk(ctx.tree.root_node):
-            if node.type in _CLASS_ITEMS:
-                edits.extend(self._class(ctx, clones, node))
+        for node in rust.nodes_of_kinds(ctx.tree.root_node, _CLASS_ITEMS):
+            edits.extend(self._class(ctx, clones, node))
         for token in _macro_pyclasses(ctx.source, ctx.tree.root_node):
             ctx.finding(token, "a `#[pyclass]` inside a macro, next to `Clone`: if the class implements `Clone`, "
                         f"add `{OPTION}` to keep its `FromPyObject` (0.28 deprecated the automatic one)")

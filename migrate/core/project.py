@@ -59,23 +59,24 @@ class Project:
     python: list[PythonPackage]
     python_files: list[Path]
     manifests: list[Path]  # every Cargo.toml and pyproject.toml the tool may edit
-    _owner_by_dir: tuple[list[Crate], dict[Path, Crate]] | None = field(default=None, repr=False, compare=False)
+    _owner_by_dir: tuple[list[Crate], dict[Path, Crate], dict[Path, Crate | None]] | None = field(
+        default=None, repr=False, compare=False)
 
     def crate_of(self, path: Path) -> Crate | None:
         """The innermost crate whose directory holds path (looked up by directory, memoized)."""
-        owners = self._owners()
-        for directory in (path, *path.parents):
-            if directory in owners:
-                return owners[directory]
-        return None
+        owners, known = self._owners()
+        if path not in known:
+            known[path] = next((owners[d] for d in (path, *path.parents) if d in owners), None)
+        return known[path]
 
-    def _owners(self) -> dict[Path, Crate]:
+    def _owners(self) -> tuple[dict[Path, Crate], dict[Path, Crate | None]]:
+        """(crate by directory, crate by path asked so far), for this list of crates."""
         if self._owner_by_dir is None or self._owner_by_dir[0] is not self.crates:
             by_dir: dict[Path, Crate] = {}
             for crate in sorted(self.crates, key=lambda c: -len(c.directory.parts)):
                 by_dir.setdefault(crate.directory, crate)
-            self._owner_by_dir = (self.crates, by_dir)
-        return self._owner_by_dir[1]
+            self._owner_by_dir = (self.crates, by_dir, {})
+        return self._owner_by_dir[1], self._owner_by_dir[2]
 
     def pyo3_crates(self) -> list[Crate]:
         return [c for c in self.crates if c.requirement is not None]
