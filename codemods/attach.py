@@ -239,7 +239,8 @@ class _Names:
 
 def _rename_python_functions(ctx: Context, names: _Names) -> None:
     edits: dict[str, list[Edit]] = {}
-    for node in rust.nodes_of_kinds(ctx.tree.root_node, ("scoped_identifier",)):
+    mentions = rust.spelled(ctx.source, ctx.tree.root_node, RENAMES)
+    for node in [n.parent for n in mentions if n.parent.type == "scoped_identifier" and rust.is_child(n.parent, "name", n)]:
         name = node.child_by_field_name("name")
         path = node.child_by_field_name("path")
         if name is None or path is None or names.text(name) not in RENAMES:
@@ -259,7 +260,8 @@ def _rename_python_functions(ctx: Context, names: _Names) -> None:
 
 def _rename_allow_threads(ctx: Context, names: _Names) -> None:
     edits = []
-    for node in rust.nodes_of_kinds(ctx.tree.root_node, ("field_expression",)):
+    mentions = rust.spelled(ctx.source, ctx.tree.root_node, ["allow_threads"])
+    for node in [n.parent for n in mentions if n.parent.type == "field_expression" and rust.is_child(n.parent, "field", n)]:
         field_node = node.child_by_field_name("field")
         receiver = node.child_by_field_name("value")
         if field_node is None or receiver is None or names.text(field_node) != "allow_threads":
@@ -453,6 +455,19 @@ class _PyObjectRefs:
 _NAME_KINDS = ("identifier", "type_identifier", "scoped_identifier", "scoped_type_identifier")
 
 
+def _named_by(source: bytes, root: Node, local: set[str]) -> list[Node]:
+    """The names and paths a whole-file sweep would look at for these spellings: each name that
+    spells one, and the path it ends."""
+    out = []
+    for node in rust.spelled(source, root, local):
+        if node.type in _NAME_KINDS:
+            out.append(node)
+        parent = node.parent
+        if parent.type in ("scoped_identifier", "scoped_type_identifier") and rust.is_child(parent, "name", node):
+            out.append(parent)
+    return rust.in_source_order(out)
+
+
 def _py_object_refs(names: _Names) -> _PyObjectRefs:
     """Every mention of PyO3's `PyObject` in one file, resolved through its `use` declarations.
 
@@ -465,7 +480,7 @@ def _py_object_refs(names: _Names) -> _PyObjectRefs:
         if not leaf.is_glob and leaf.path in PY_OBJECT_PATHS:
             out.uses.append(leaf)
     local = {PY_OBJECT} | {leaf.local_name for leaf in out.uses}
-    for node in rust.nodes_of_kinds(index.tree.root_node, _NAME_KINDS):
+    for node in _named_by(source, index.tree.root_node, local):
         kind = node.type
         parent = node.parent
         if parent is None or parent.type in rust.TOKEN_GROUPS:
@@ -606,15 +621,8 @@ def _py_object_edit(names: _Names, ref: _Ref, missing: dict[int, tuple[Node, lis
 
 def _token_tree_mentions(names: _Names, words: set[str]) -> list[Node]:
     """Identifiers among macro tokens that spell one of `words`, in source order."""
-    if rust.words(names.source).isdisjoint(w.encode() for w in words):
-        return []
-    found = [
-        token
-        for group in rust.nodes_of_kinds(names.index.tree.root_node, rust.TOKEN_GROUPS)
-        for token in group.children
-        if token.type == "identifier" and names.text(token) in words
-    ]
-    return sorted(found, key=lambda n: n.start_byte)
+    return [n for n in rust.spelled(names.source, names.index.tree.root_node, words)
+            if n.type == "identifier" and n.parent.type in rust.TOKEN_GROUPS]
 
 
 def _report_macro_mentions(ctx: Context, names: _Names) -> None:

@@ -889,70 +889,45 @@ class _Builder:
         return isinstance(found, tuple)
 
 
-def _spelled(source: bytes, root: Node, words) -> list[Node]:
-    """The leaves that spell one of `words` exactly (a byte search, then the node there)."""
-    found = []
-    for word in {w.encode() for w in words}:
-        at = source.find(word)
-        while at != -1:
-            end = at + len(word)
-            node = root.descendant_for_byte_range(at, end)
-            if node is not None and node.start_byte == at and node.end_byte == end and node.parent is not None:
-                found.append(node)
-            at = source.find(word, end)
-    return found
-
-
-def _in_order(nodes) -> list[Node]:
-    """Distinct nodes in source order (an outer node before the inner ones that start with it)."""
-    unique = {(n.start_byte, -n.end_byte, n.type): n for n in nodes}
-    return [unique[key] for key in sorted(unique)]
-
-
 def _reference_candidates(source: bytes, root: Node, names: set[str]) -> list[Node]:
     """What the reference sweep looks at, from where the names a cell goes by are spelled: the
     identifier, the path it ends, the field access, the shorthand initialiser, the macro token
     group it sits in."""
     out = []
-    for node in _spelled(source, root, names):
+    for node in rust.spelled(source, root, names):
         parent = node.parent
         if parent.type in rust.TOKEN_GROUPS:
             out.append(parent)
             continue
         if node.type == "identifier":
             out.append(node)
-        if parent.type == "scoped_identifier" and _is_child(parent, "name", node):
+        if parent.type == "scoped_identifier" and rust.is_child(parent, "name", node):
             out.append(parent)
-        elif parent.type == "field_expression" and _is_child(parent, "field", node):
+        elif parent.type == "field_expression" and rust.is_child(parent, "field", node):
             out.append(parent)
         elif parent.type == "shorthand_field_initializer":
             out.append(parent)
-    return _in_order(out)
+    return rust.in_source_order(out)
 
 
 def _flow_candidates(source: bytes, root: Node, words: set[str]) -> list[Node]:
     """What the flow sweep looks at, from where a cell's field, owner or function is spelled: the
     field initialiser it names, the call whose callee spells it."""
     out = []
-    for node in _spelled(source, root, words):
+    for node in rust.spelled(source, root, words):
         parent = node.parent
-        if parent.type == "field_initializer" and _is_child(parent, "field", node):
+        if parent.type == "field_initializer" and rust.is_child(parent, "field", node):
             out.append(parent)
             continue
         child = node
         while parent is not None and parent.type in _CALLEE_PARTS:
             child, parent = parent, parent.parent
-        if parent is not None and parent.type == "call_expression" and _is_child(parent, "function", child):
+        if parent is not None and parent.type == "call_expression" and rust.is_child(parent, "function", child):
             out.append(parent)
-    return _in_order(out)
+    return rust.in_source_order(out)
 
 
 _CALLEE_PARTS = ("scoped_identifier", "field_expression", "generic_function", "generic_type", "scoped_type_identifier")
-
-
-def _is_child(parent: Node, field_name: str, node: Node) -> bool:
-    child = parent.child_by_field_name(field_name)
-    return child is not None and child.id == node.id
 
 
 def _named(source: bytes, node: Node, kind: str) -> str | None:

@@ -503,29 +503,22 @@ def _mention_candidates(source: bytes, root: Node, words: set[str]) -> list[Node
     """The nodes a whole-tree walk would classify for these words, in its order: each name node
     that spells one, the paths it ends (`a::b::WORD`), and the `thread_local!` invocations
     around one (their bodies are parsed as items)."""
-    found: dict[tuple[int, int, str], Node] = {}
-    for word in words:
-        encoded = word.encode()
-        at = source.find(encoded)
-        while at != -1:
-            end = at + len(encoded)
-            node = root.descendant_for_byte_range(at, end)
-            at = source.find(encoded, end)
-            if node is None or (node.start_byte, node.end_byte) != (end - len(encoded), end) or node.type not in _NAME_KINDS:
-                continue
-            item_macro = _item_macro_around(source, node)
-            if item_macro is not None:
-                found.setdefault((item_macro.start_byte, -item_macro.end_byte, item_macro.type), item_macro)
-                continue
-            found.setdefault((node.start_byte, -node.end_byte, node.type), node)
-            last, parent = node, node.parent
-            while parent is not None and parent.type in ("scoped_type_identifier", "scoped_identifier"):
-                name = parent.child_by_field_name("name")
-                if name is None or name.id != last.id:
-                    break
-                found.setdefault((parent.start_byte, -parent.end_byte, parent.type), parent)
-                last, parent = parent, parent.parent
-    return [found[key] for key in sorted(found)]
+    found: list[Node] = []
+    for node in rust.spelled(source, root, words):
+        if node.type not in _NAME_KINDS:
+            continue
+        item_macro = _item_macro_around(source, node)
+        if item_macro is not None:
+            found.append(item_macro)
+            continue
+        found.append(node)
+        last, parent = node, node.parent
+        while parent is not None and parent.type in ("scoped_type_identifier", "scoped_identifier"):
+            if not rust.is_child(parent, "name", last):
+                break
+            found.append(parent)
+            last, parent = parent, parent.parent
+    return rust.in_source_order(found)
 
 
 def _item_macro_around(source: bytes, node: Node) -> Node | None:

@@ -360,34 +360,21 @@ def _site_nodes(source: bytes, root: Node) -> list[Node]:
     """The nodes a clone site can be, in source order, found from where a clone is spelled (no
     walk of the file): items that may derive `Clone`, calls and paths that name a clone method,
     and the token tree of each macro that spells one."""
-    found: dict[tuple[int, int, str], Node] = {}
-
-    def add(node: Node) -> None:
-        found.setdefault((node.start_byte, -node.end_byte, node.type), node)
-
+    found: list[Node] = []
     if b"Clone" in source:
-        for item in _module_items(source):
-            if item.type in ("struct_item", "enum_item", "union_item"):
-                add(item)
-    for word in (*_CLONE_WORDS, b"cloned"):
-        at = source.find(word)
-        while at != -1:
-            end = at + len(word)
-            node = root.descendant_for_byte_range(at, end)
-            at = source.find(word, end)
-            if node is None or (node.start_byte, node.end_byte) != (end - len(word), end) or node.parent is None:
-                continue
-            parent = node.parent
-            if node.type == "field_identifier" and parent.type == "field_expression":
-                if parent.parent is not None and parent.parent.type == "call_expression":
-                    add(parent.parent)
-            elif node.type == "identifier" and parent.type == "scoped_identifier":
-                add(parent)
-            elif parent.type in rust.TOKEN_GROUPS:
-                tree = _macro_body(node)
-                if tree is not None:
-                    add(tree)
-    return [found[key] for key in sorted(found)]
+        found += [item for item in _module_items(source) if item.type in ("struct_item", "enum_item", "union_item")]
+    for node in rust.spelled(source, root, (*_CLONE_WORDS, b"cloned")):
+        parent = node.parent
+        if node.type == "field_identifier" and parent.type == "field_expression":
+            if parent.parent is not None and parent.parent.type == "call_expression":
+                found.append(parent.parent)
+        elif node.type == "identifier" and parent.type == "scoped_identifier":
+            found.append(parent)
+        elif parent.type in rust.TOKEN_GROUPS:
+            tree = _macro_body(node)
+            if tree is not None:
+                found.append(tree)
+    return rust.in_source_order(found)
 
 
 def _macro_body(token: Node) -> Node | None:

@@ -70,6 +70,33 @@ def in_use_declaration(node: Node) -> bool:
     return any(a.type == "use_declaration" for a in ancestors(node))
 
 
+def spelled(source: bytes, root: Node, spellings) -> list[Node]:
+    """The nodes under root that spell one of `spellings` exactly, in source order: found by a byte
+    search, then the node there, so the cost follows the mentions, not the file. (A word inside a
+    longer name, a string or a comment yields nothing.)"""
+    found = []
+    for word in {w.encode() if isinstance(w, str) else w for w in spellings}:
+        at = source.find(word, root.start_byte, root.end_byte)
+        while at != -1:
+            end = at + len(word)
+            node = root.descendant_for_byte_range(at, end)
+            if node is not None and node.start_byte == at and node.end_byte == end and node.parent is not None:
+                found.append(node)
+            at = source.find(word, end, root.end_byte)
+    return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
+
+
+def in_source_order(nodes) -> list[Node]:
+    """Distinct nodes in source order (an outer node before the inner ones that start with it)."""
+    unique = {(n.start_byte, -n.end_byte, n.type): n for n in nodes}
+    return [unique[key] for key in sorted(unique)]
+
+
+def is_child(parent: Node, field_name: str, node: Node) -> bool:
+    child = parent.child_by_field_name(field_name)
+    return child is not None and child.id == node.id
+
+
 def path_segments(source: bytes, node: Node) -> tuple[str, ...]:
     """`::pyo3 :: sync::X` -> ("pyo3", "sync", "X")."""
     return tuple(s.strip() for s in text(source, node).split("::") if s.strip())
