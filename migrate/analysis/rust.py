@@ -75,7 +75,8 @@ def spelled(source: bytes, root: Node, spellings) -> list[Node]:
     search, then the node there, so the cost follows the mentions, not the file. (A word inside a
     longer name, a string or a comment yields nothing.)"""
     found = []
-    for word in {w.encode() if isinstance(w, str) else w for w in spellings}:
+    present = words(source)  # a name is a whole word: only the ones the file has are looked for
+    for word in {w.encode() if isinstance(w, str) else w for w in spellings} & present:
         at = source.find(word, root.start_byte, root.end_byte)
         while at != -1:
             end = at + len(word)
