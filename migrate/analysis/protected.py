@@ -161,6 +161,16 @@ class Facts:
     keys: dict[str, Protected] = field(default_factory=dict)
     files: dict[Path, FileScan] = field(default_factory=dict)
     struct_fields: dict[str, set[str]] = field(default_factory=dict)  # struct name -> its field names
+    _accesses: dict[Path, list[Access]] | None = None
+
+    def accesses_in(self, path: Path) -> list[Access]:
+        """Every access of every key in one file (indexed once the accesses are all known)."""
+        if self._accesses is None:
+            self._accesses = {}
+            for protected in self.keys.values():
+                for access in protected.accesses:
+                    self._accesses.setdefault(access.path, []).append(access)
+        return self._accesses.get(path, [])
 
 
 def build_facts(snapshot: Snapshot) -> Facts:
@@ -708,9 +718,7 @@ def _hold_problem(facts: Facts, source: bytes, access: Access) -> str | None:
         problem = _guard_escapes(source, ranges[1:], guard_name)
         if problem is not None:
             return problem
-    others = [
-        a for p in facts.keys.values() for a in p.accesses if a.path == access.path and a.expr.id != access.expr.id
-    ]
+    others = [a for a in facts.accesses_in(access.path) if a.expr.id != access.expr.id]
     skip = (access.expr.start_byte, access.expr.end_byte)
     for r in ranges:
         for other in others:
