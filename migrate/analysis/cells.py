@@ -494,7 +494,8 @@ class _Builder:
                 cells.ref_decl[ref.span[0]] = ident
         for path in self.names.files_with(self.field_keys):  # only a cell field's name can matter
             index = self.names.index[path]
-            for node in rust.nodes_of_kinds(index.tree.root_node, ("field_declaration",)):
+            spelled = rust.spelled(index.source, index.tree.root_node, self.field_keys)
+            for node in [n.parent for n in spelled if n.parent.type == "field_declaration" and rust.is_child(n.parent, "name", n)]:
                 if node.type == "field_declaration":
                     name = node.child_by_field_name("name")
                     if name is not None and (path, node.start_byte) not in self.by_node:
@@ -615,7 +616,7 @@ class _Builder:
         owners = {owner for owner, _ in self.by_owner}
         for path in self.names.files_with(owner for owner in owners if owner):
             index = self.names.index[path]
-            for node in rust.nodes_of_kinds(index.tree.root_node, ("tuple_struct_pattern", "struct_pattern")):
+            for node in _patterns_naming(index.source, index.tree.root_node, {o for o in owners if o} | {"Self"}):
                 if node.type in ("tuple_struct_pattern", "struct_pattern"):
                     type_node = node.child_by_field_name("type")
                     if _type_name(index.source, type_node, node) in owners:
@@ -887,6 +888,19 @@ class _Builder:
             return any(n.start_byte in ref_starts for n in rust.walk(type_path))
         found = self.attribute(path, value)
         return isinstance(found, tuple)
+
+
+def _patterns_naming(source: bytes, root: Node, names: set[str]) -> list[Node]:
+    """The struct and tuple-struct patterns whose type is spelled with one of names."""
+    out = []
+    for node in rust.spelled(source, root, names):
+        child, parent = node, node.parent
+        while parent is not None and parent.type in ("scoped_type_identifier", "scoped_identifier", "generic_type"):
+            child, parent = parent, parent.parent
+        if parent is not None and parent.type in ("tuple_struct_pattern", "struct_pattern") and rust.is_child(
+                parent, "type", child):
+            out.append(parent)
+    return rust.in_source_order(out)
 
 
 def _reference_candidates(source: bytes, root: Node, names: set[str]) -> list[Node]:

@@ -416,7 +416,9 @@ def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -
     value_keys = {
         k for k, p in keys.items() if k not in field_keys or any(d.item.type != "field_declaration" for d in p.decls)
     }
-    for node in rust.nodes_of_kinds(scan.index.tree.root_node, _MENTION_KINDS):
+    spelled = rust.spelled(source, scan.index.tree.root_node, keys)
+    candidates = [n.parent if n.parent.type in rust.TOKEN_GROUPS else n for n in spelled]
+    for node in rust.in_source_order(n for n in candidates if n.type in _MENTION_KINDS):
         kind = node.type
         if kind in rust.TOKEN_GROUPS:
             if any(a.type in ("attribute_item", "inner_attribute_item") for a in rust.ancestors(node)):
