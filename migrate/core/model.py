@@ -6,6 +6,7 @@ Offsets are UTF-8 byte offsets into the file as read (tree-sitter works in bytes
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class FileResult:
     input_error: str | None = None  # why the file could not be worked on at all (bad input)
     failures: list[str] = field(default_factory=list)  # a codemod that crashed on this file (a bug of ours)
     steps: list["Step"] = field(default_factory=list)  # one per codemod that changed the file, in order
+    _spans: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -93,13 +95,21 @@ class FileResult:
     def changed_spans(self) -> list[tuple[int, int, int, int]] | None:
         """Where the file changed, as (start, end) byte spans of `before` and of `after` that
         cover every edit of every step, widened to whole lines; outside them the two are the
-        same bytes. None when the steps do not account for the change (then diff whole files)."""
+        same bytes. None when the steps do not account for the change (then diff whole files).
+        Computed once for the bytes it is asked about."""
+        key = (self.before, self.after, len(self.steps))
+        if self._spans is None or self._spans[0] != key:
+            self._spans = (key, self._changed_spans())
+        return self._spans[1]
+
+    def _changed_spans(self) -> list[tuple[int, int, int, int]] | None:
         spans: list[tuple[int, int]] = []
+        shifts = [_Shifts.of(step.edits) for step in self.steps]
         for index, step in enumerate(self.steps):
             for edit in step.edits:
                 start, end = edit.start, edit.end
-                for earlier in reversed(self.steps[:index]):
-                    start, end = _map_back(earlier.edits, start, end)
+                for earlier in reversed(shifts[:index]):
+                    start, end = earlier.back(start, end)
                 spans.append((start, end))
         if not spans:
             return None
@@ -107,8 +117,8 @@ class FileResult:
         out = []
         for start, end in merged:
             new_start, new_end = start, end
-            for step in self.steps:
-                new_start, new_end = _map_forward(step.edits, new_start, new_end)
+            for step_shifts in shifts:
+                new_start, new_end = step_shifts.forward(new_start, new_end)
             out.append((start, end, new_start, new_end))
         if apply_edits(self.before, [Edit(a, b, self.after[c:d]) for a, b, c, d in out]) != self.after:
             return None
@@ -135,37 +145,47 @@ class Step:
         return self._lines
 
 
-def _map_back(edits: tuple[Edit, ...], start: int, end: int) -> tuple[int, int]:
-    """A span of the bytes after `edits` -> the span of the bytes before them that it came from
-    (a span that touches an edit's output takes in that edit's whole input)."""
-    shift = 0
-    new_start, new_end = None, None
-    for edit in sorted(edits):
-        out_start = edit.start + shift
-        out_end = out_start + len(edit.replacement)
-        if new_start is None and start < out_start:
-            new_start = start - shift
-        if new_start is None and start <= out_end:
-            new_start = edit.start
-        if new_end is None and end < out_start:
-            new_end = end - shift
-        if new_end is None and end <= out_end:
-            new_end = edit.end
-        shift += len(edit.replacement) - (edit.end - edit.start)
-    return (start - shift if new_start is None else new_start), (end - shift if new_end is None else new_end)
+@dataclass(frozen=True)
+class _Shifts:
+    """One step's edits, sorted, with where each lands in the output: positions map across the
+    step by bisection (the cost of a diff follows its edits, not their product)."""
 
+    edits: list[Edit]
+    starts: list[int]  # each edit's start in the input
+    ends: list[int]  # ... its end
+    out_starts: list[int]  # each edit's start in the output
+    out_ends: list[int]  # ... its end
+    before: list[int]  # the total shift of the edits before it
+    total: int
 
-def _map_forward(edits: tuple[Edit, ...], start: int, end: int) -> tuple[int, int]:
-    """A span of the bytes before `edits` that holds every edit it touches -> the same span after them."""
-    shift = 0
-    new_start, new_end = None, None
-    for edit in sorted(edits):
-        if new_start is None and start <= edit.start:
-            new_start = start + shift
-        if new_end is None and end < edit.end:
-            new_end = end + shift
-        shift += len(edit.replacement) - (edit.end - edit.start)
-    return (start + shift if new_start is None else new_start), (end + shift if new_end is None else new_end)
+    @classmethod
+    def of(cls, edits: tuple[Edit, ...]) -> "_Shifts":
+        ordered = sorted(edits)
+        shift, before, out_starts, out_ends = 0, [], [], []
+        for edit in ordered:
+            before.append(shift)
+            out_starts.append(edit.start + shift)
+            out_ends.append(edit.start + shift + len(edit.replacement))
+            shift += len(edit.replacement) - (edit.end - edit.start)
+        return cls(ordered, [e.start for e in ordered], [e.end for e in ordered], out_starts, out_ends, before, shift)
+
+    def back(self, start: int, end: int) -> tuple[int, int]:
+        """A span of the output -> the span of the input it came from (a span that touches an
+        edit's output takes in that edit's whole input)."""
+        return self._back(start, lambda e: e.start), self._back(end, lambda e: e.end)
+
+    def _back(self, at: int, edge) -> int:
+        i = bisect_left(self.out_ends, at)  # the first edit whose output does not end before `at`
+        if i == len(self.edits):
+            return at - self.total
+        return at - self.before[i] if at < self.out_starts[i] else edge(self.edits[i])
+
+    def forward(self, start: int, end: int) -> tuple[int, int]:
+        """A span of the input that holds every edit it touches -> the same span in the output."""
+        i = bisect_left(self.starts, start)  # the first edit at or after the span's start
+        j = bisect_right(self.ends, end)  # the first edit that ends past the span's end
+        return (start + (self.before[i] if i < len(self.edits) else self.total),
+                end + (self.before[j] if j < len(self.edits) else self.total))
 
 
 def _at_line_start(data: bytes, offset: int) -> bool:
