@@ -194,19 +194,15 @@ class _Plan(UseEditor):
         return protected is not None and protected.reason is None
 
     def build(self) -> None:
-        path = self.ctx.path
-        for protected in self.facts.keys.values():
+        for protected, decls, ctors, accesses in self.facts.in_file(self.ctx.path):
             if protected.reason is not None:
                 continue
-            for decl in protected.decls:
-                if decl.path == path:
-                    self._convert_type(decl)
-            for ctor in protected.ctors:
-                if ctor.path == path:
-                    self._convert_ctor(ctor)
-            for access in protected.accesses:
-                if access.path == path:
-                    self._convert_access(access)
+            for decl in decls:
+                self._convert_type(decl)
+            for ctor in ctors:
+                self._convert_ctor(ctor)
+            for access in accesses:
+                self._convert_access(access)
         self._settle_gil_protected_imports()
         self._settle_cell_imports()
 

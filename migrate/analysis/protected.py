@@ -162,6 +162,23 @@ class Facts:
     files: dict[Path, FileScan] = field(default_factory=dict)
     struct_fields: dict[str, set[str]] = field(default_factory=dict)  # struct name -> its field names
     _accesses: dict[Path, list[Access]] | None = None
+    _by_file: dict[Path, list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]] | None = None
+
+    def in_file(self, path: Path) -> list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]:
+        """Per key, in key order: its declarations, constructors and accesses in one file
+        (indexed once, when the facts are complete)."""
+        if self._by_file is None:
+            self._by_file = {}
+            for protected in self.keys.values():
+                files = {x.path for x in (*protected.decls, *protected.ctors, *protected.accesses)}
+                for file in sorted(files):
+                    self._by_file.setdefault(file, []).append((
+                        protected,
+                        [d for d in protected.decls if d.path == file],
+                        [c for c in protected.ctors if c.path == file],
+                        [a for a in protected.accesses if a.path == file],
+                    ))
+        return self._by_file.get(path, [])
 
     def accesses_in(self, path: Path) -> list[Access]:
         """Every access of every key in one file (indexed once the accesses are all known)."""
