@@ -171,3 +171,26 @@ def test_a_later_pass_replays_a_codemod_whose_inputs_did_not_change():
     assert results["Cargo.toml"].after == b'[package]\nversion = "0.2"\n'  # a second pass followed
     assert reporter.runs == 1  # ... in which the Rust it reads was the same: replayed, not rerun
     assert [f.message for f in results["src/lib.rs"].findings] == ["look here"]
+
+
+def test_incremental_reparse_gives_the_tree_a_fresh_parse_gives():
+    """The engine re-parses a file after a codemod's edits from the tree it had; on every
+    fixture step the result is the tree a parse from scratch gives."""
+    from migrate.core import syntax
+    from migrate.core.model import apply_edits
+    from tests.fixture_cases import discover_cases, run_case
+
+    checked = 0
+    for case in discover_cases():
+        for result in run_case(case) if case.changes else []:
+            for step in result.steps:
+                if result.path.suffix != ".rs":
+                    continue
+                syntax.parse(step.before)
+                incremental = syntax.parse_edited(step.before, step.edits, apply_edits(step.before, step.edits))
+                fresh = syntax._PARSER.parse(step.after)
+                assert str(incremental.root_node) == str(fresh.root_node), (case.id, step.codemod)
+                assert incremental.root_node.end_point == fresh.root_node.end_point
+                checked += 1
+            syntax.clear_caches()
+    assert checked > 200

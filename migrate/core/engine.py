@@ -89,7 +89,9 @@ def _apply_gated(path: Path, source: bytes, fixes: list[Fix]) -> tuple[bytes, li
     """Apply fixes; drop those whose output does not re-parse. Returns (bytes, applied, dropped)."""
     edits = [e for fix in fixes for e in fix.edits]
     candidate = apply_edits(source, edits)
-    if _parse_error(path, candidate, keep=True) is None:  # the next codemod reads this tree
+    if path.suffix == ".rs":
+        syntax.parse_edited(source, edits, candidate)  # kept: the next codemod reads this tree
+    if _parse_error(path, candidate, keep=True) is None:
         return candidate, fixes, []
     applied, dropped = [], []
     current_fixes: list[Fix] = []

@@ -27,6 +27,37 @@ def parse(source: bytes) -> Tree:
     return tree
 
 
+def parse_edited(before: bytes, edits, after: bytes) -> Tree:
+    """The tree of `after`, which is `before` with `edits` (non-overlapping, in `before`'s
+    offsets) applied: re-parsed incrementally from before's tree when that one is at hand."""
+    tree = _TREES.get(after)
+    if tree is not None:
+        return tree
+    old = _TREES.get(before)
+    if old is None:
+        return parse(after)
+    edited = old.copy()  # the old bytes' tree stays as it is: analyses of them may still hold its nodes
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):  # from the end: offsets before stay valid
+        start = _point(before, edit.start)
+        end = _point(before, edit.end)
+        new_end = _advance(start, edit.replacement)
+        edited.edit(edit.start, edit.end, edit.start + len(edit.replacement), start, end, new_end)
+    tree = _TREES[after] = _PARSER.parse(after, edited)
+    return tree
+
+
+def _point(source: bytes, offset: int) -> tuple[int, int]:
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    return source.count(b"\n", 0, offset), offset - line_start
+
+
+def _advance(point: tuple[int, int], text: bytes) -> tuple[int, int]:
+    lines = text.count(b"\n")
+    if not lines:
+        return point[0], point[1] + len(text)
+    return point[0] + lines, len(text) - text.rfind(b"\n") - 1
+
+
 def syntax_error(source: bytes, keep: bool = False) -> Node | None:
     """The first syntax error in source, or None. The tree is kept for the run only when asked
     (a file a codemod will read): checking every file must not hold every file's tree."""
