@@ -128,7 +128,7 @@ class AttachCodemod(Codemod):
         if not any(word in source for word in _TRIGGERS):
             return
         facts: Facts = ctx.facts if isinstance(ctx.facts, Facts) else Facts()
-        names = _Names(source, FileIndex.build(source, ctx.tree), facts.crate_names, ctx.path)
+        names = _Names(source, FileIndex.build(source), facts.crate_names, ctx.path)
         _rename_python_functions(ctx, names)
         _rename_allow_threads(ctx, names)
         # one leaf per `use` declaration per pass: two removals from one list would each tidy it

@@ -174,7 +174,7 @@ class BoundApiCodemod(Codemod):
             return
         crate = ctx.crate
         own = ctx.facts.get(crate.manifest, set()) if crate is not None else set()
-        index = FileIndex.build(ctx.source, ctx.tree)
+        index = FileIndex.build(ctx.source)
         edits: list[Edit] = []
         for node in rust.nodes_of_kinds(ctx.tree.root_node, ("macro_invocation", "call_expression")):
             if node.type == "macro_invocation":

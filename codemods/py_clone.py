@@ -85,6 +85,7 @@ from migrate.analysis.attributes import attributes_before
 from migrate.analysis.names import glob_provides
 from migrate.analysis.pytypes import (
     CELL,
+    CLONE_WORDS,
     CLONED,
     NESTED,
     OPTION,
@@ -120,7 +121,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#pyclone-is-now-gated-behind-the-py-clone-feature",
     docs=__doc__.strip(),
-    triggers=("clone", "Clone", "to_owned", "to_vec"),
+    triggers=tuple(word.decode() for word in CLONE_WORDS),
 )
 
 # ----------------------------------------------------------------------------------------- fixes

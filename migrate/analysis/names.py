@@ -242,13 +242,13 @@ class CrateNames:
         for scope in rust.ancestors(node):
             if rust.is_module_scope(scope):
                 module = self._module_of_scope.get((file, scope.id))
-                return self._lookup(module, name, namespace, frozenset()) if module else None
+                return self._lookup(module, name, namespace) if module else None
             if scope.type != "block":
                 continue
             for leaf in index.uses.get(scope.id, []):
                 if not leaf.is_glob and leaf.local_name == name:
                     module = self.module_at(file, scope)
-                    return self._follow(module, file, leaf, namespace, frozenset()) if module else None
+                    return self._follow(module, file, leaf, namespace) if module else None
             item = _module_item(index.source, scope, name, namespace)  # items declared in a block
             if item is not None:
                 return Resolved(("crate", "<block>", name), definition=(file, item))
@@ -265,9 +265,9 @@ class CrateNames:
             head = self.resolve(file, node, segments[0], "type")
             if head is not None and head.definition is None and head.target[0] != "crate":
                 return Resolved(canonical(head.target + segments[1:]), head.chain)
-        return self._resolve_in(module, segments, namespace, frozenset())
+        return self._resolve_in(module, segments, namespace)
 
-    def _resolve_in(self, module: Module, segments: tuple[str, ...], namespace: str, seen: frozenset) -> Resolved | None:
+    def _resolve_in(self, module: Module, segments: tuple[str, ...], namespace: str) -> Resolved | None:
         """Resolve a path relative to a module (the rules of `use` paths and of written paths)."""
         if not segments:
             return None
@@ -284,14 +284,14 @@ class CrateNames:
         else:
             current = self._child(module, head)
             if current is None:
-                found = self._lookup(module, head, "type", seen) if rest else None
+                found = self._lookup(module, head, "type") if rest else None
                 if found is not None and found.definition is None and found.target[0] != "crate":
                     return Resolved(canonical(found.target + rest), found.chain)
                 if found is not None and found.target[0] == "crate":
                     current = self._module((module.crate, found.target[1:]))
                 if current is None:
                     if not rest:
-                        return self._lookup(module, head, namespace, seen)
+                        return self._lookup(module, head, namespace)
                     return Resolved(canonical(segments))  # an extern crate path (pyo3::.., std::..)
         while rest and rest[0] == "super" and current is not None:
             current, rest = self._parent(current), rest[1:]
@@ -303,15 +303,15 @@ class CrateNames:
             return None
         if not rest:
             return Resolved(("crate",) + current.path)
-        return self._lookup(current, rest[-1], namespace, seen)
+        return self._lookup(current, rest[-1], namespace)
 
-    def _follow(self, module: Module, file: Path, leaf: UseLeaf, namespace: str, seen: frozenset) -> Resolved:
-        found = self._resolve_in(module, leaf.path, namespace, seen)
+    def _follow(self, module: Module, file: Path, leaf: UseLeaf, namespace: str) -> Resolved:
+        found = self._resolve_in(module, leaf.path, namespace)
         if found is None:
             return Resolved(canonical(leaf.path), ((file, leaf),))
         return replace(found, chain=((file, leaf),) + found.chain)
 
-    def _lookup(self, module: Module, name: str, namespace: str, seen: frozenset) -> Resolved | None:
+    def _lookup(self, module: Module, name: str, namespace: str) -> Resolved | None:
         """`name` in a module's own scope: its imports, its items, then its globs (memoized)."""
         key = (module.crate, module.path, name, namespace)
         if key in self._memo:
@@ -322,19 +322,19 @@ class CrateNames:
         self._active.add(key)
         cuts = self._cuts
         try:
-            found = self._lookup_uncached(module, name, namespace, seen)
+            found = self._lookup_uncached(module, name, namespace)
         finally:
             self._active.discard(key)
         if self._cuts == cuts:
             self._memo[key] = found
         return found
 
-    def _lookup_uncached(self, module: Module, name: str, namespace: str, seen: frozenset) -> Resolved | None:
+    def _lookup_uncached(self, module: Module, name: str, namespace: str) -> Resolved | None:
         index = self.index[module.file]
         leaves = index.uses.get(module.scope.id, [])
         for leaf in leaves:
             if not leaf.is_glob and leaf.local_name == name:
-                return self._follow(module, module.file, leaf, namespace, seen)
+                return self._follow(module, module.file, leaf, namespace)
         item = _module_item(index.source, module.scope, name, namespace)
         if item is not None:
             return Resolved(("crate",) + module.path + (name,), definition=(module.file, item))
@@ -344,10 +344,10 @@ class CrateNames:
             if not leaf.is_glob:
                 continue
             prefix = leaf.path[:-1]
-            inner = self._resolve_in(module, prefix, "type", seen) if prefix else None
+            inner = self._resolve_in(module, prefix, "type") if prefix else None
             if inner is not None and inner.target[:1] == ("crate",) and inner.definition is None:
                 glob_module = self._module((module.crate, inner.target[1:]))
-                found = self._lookup(glob_module, name, namespace, seen) if glob_module else None
+                found = self._lookup(glob_module, name, namespace) if glob_module else None
                 if found is not None:
                     return found
             elif glob_provides(inner.target if inner else prefix, name):

@@ -161,7 +161,6 @@ class Facts:
     keys: dict[str, Protected] = field(default_factory=dict)
     files: dict[Path, FileScan] = field(default_factory=dict)
     struct_fields: dict[str, set[str]] = field(default_factory=dict)  # struct name -> its field names
-    _accesses: dict[Path, list[Access]] | None = None
     _by_file: dict[Path, list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]] | None = None
 
     def in_file(self, path: Path) -> list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]:
@@ -181,13 +180,8 @@ class Facts:
         return self._by_file.get(path, [])
 
     def accesses_in(self, path: Path) -> list[Access]:
-        """Every access of every key in one file (indexed once the accesses are all known)."""
-        if self._accesses is None:
-            self._accesses = {}
-            for protected in self.keys.values():
-                for access in protected.accesses:
-                    self._accesses.setdefault(access.path, []).append(access)
-        return self._accesses.get(path, [])
+        """Every access of every key in one file, in key order."""
+        return [access for _, _, _, accesses in self.in_file(path) for access in accesses]
 
 
 def build_facts(snapshot: Snapshot) -> Facts:

@@ -267,7 +267,7 @@ def _struct_fields(source: bytes, struct: Node, types: _Types) -> list[Field]:
 
 
 # What a clone site is spelled with: a file without these has none.
-_CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
+CLONE_WORDS = (b"clone", b"Clone", b"to_owned", b"to_vec")
 
 
 def _module_items(source: bytes) -> list[Node]:
@@ -319,7 +319,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     result = Survey(types, structs, py_field_names)
     for path in paths:
         source = snapshot.contents[path]
-        if any(word in source for word in _CLONE_WORDS):
+        if any(word in source for word in CLONE_WORDS):
             result.files[path] = survey_file(result, source, FileIndex.build(source))
     return result
 
@@ -363,7 +363,7 @@ def _site_nodes(source: bytes, root: Node) -> list[Node]:
     found: list[Node] = []
     if b"Clone" in source:
         found += [item for item in _module_items(source) if item.type in ("struct_item", "enum_item", "union_item")]
-    for node in rust.spelled(source, root, (*_CLONE_WORDS, b"cloned")):
+    for node in rust.spelled(source, root, (*CLONE_WORDS, b"cloned")):
         parent = node.parent
         if node.type == "field_identifier" and parent.type == "field_expression":
             if parent.parent is not None and parent.parent.type == "call_expression":

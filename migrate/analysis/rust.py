@@ -227,8 +227,8 @@ class FileIndex:
     items: list[Node]  # every struct/enum/union/trait/type item, in any scope, in source order
 
     @classmethod
-    def build(cls, source: bytes, tree: Tree | None = None) -> "FileIndex":
-        """The index of source (one per distinct bytes in a run; `tree` must be parse(source))."""
+    def build(cls, source: bytes) -> "FileIndex":
+        """The index of source (one per distinct bytes in a run, on its cached tree)."""
         index = _FILE_INDEXES.get(source)
         if index is None:
             index = _FILE_INDEXES[source] = cls._build(source, parse(source))

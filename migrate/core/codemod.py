@@ -9,6 +9,7 @@ a shape it does not understand: it returns a Finding, or nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -96,6 +97,15 @@ class Snapshot:
     def rust_files(self, crate: Crate | None = None) -> list[Path]:
         files = crate.rust_files if crate else [f for c in self.project.crates for f in c.rust_files]
         return [f for f in files if f in self.contents and f not in self.broken]
+
+    @cached_property
+    def shown_rust(self) -> frozenset[Path]:
+        """The Rust files of the crates this snapshot shows (all of its project's, broken ones too)."""
+        return frozenset(f for c in self.project.crates for f in c.rust_files)
+
+    def shows(self, path: Path) -> bool:
+        """Whether the codemod given this snapshot may read path (a Rust file only in a crate it is shown)."""
+        return path.suffix != ".rs" or self.project is self.full_project or path in self.shown_rust
 
 
 @dataclass

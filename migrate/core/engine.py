@@ -119,7 +119,7 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
     broken = set()
     triggered = [c.info for c in codemods if c.info.triggers]
     for path, data in contents.items():
-        problem = syntax_problem(path, data, keep=any(info.triggered_by(data) for info in triggered))
+        problem = syntax_problem(path, data, keep=any(_triggered(info, data) for info in triggered))
         if problem is not None:
             broken.add(path)
             results[path].input_error = problem
@@ -137,12 +137,12 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
             shown = _shown_to(codemod.info, project, current)
             if not shown.crates and codemod.info.triggers:
                 continue
-            seen = _read_by(codemod.info, shown, current)
+            snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project)
+            seen = _read_by(codemod.info, snapshot)
             previous = last.get(codemod.info.id)
             if previous is not None and not previous.changed and previous.inputs == seen:
                 previous.replay(results, final_findings)  # a pure codemod on the same bytes: the same outcome
                 continue
-            snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project)
             outcome = last[codemod.info.id] = _run_codemod(codemod, snapshot, results, final_findings, options)
             outcome.inputs = seen
             changed |= outcome.changed
@@ -158,28 +158,27 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
 _TRIGGERED: dict[tuple[tuple[str, ...], bytes], bool] = syntax.run_cache()
 
 
+def _triggered(info: CodemodInfo, source: bytes) -> bool:
+    """Whether source spells one of the codemod's trigger words (once per words and bytes)."""
+    key = (info.triggers, source)
+    if key not in _TRIGGERED:
+        _TRIGGERED[key] = info.triggered_by(source)
+    return _TRIGGERED[key]
+
+
 def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) -> Project:
     """The project as a codemod sees it: without the crates where none of its trigger words
     appears, whose files it then never parses."""
     if not info.triggers:
         return project
-
-    def triggered(source: bytes) -> bool:
-        key = (info.triggers, source)
-        if key not in _TRIGGERED:
-            _TRIGGERED[key] = info.triggered_by(source)
-        return _TRIGGERED[key]
-
-    crates = [c for c in project.crates if any(triggered(contents[f]) for f in c.rust_files if f in contents)]
+    crates = [c for c in project.crates if any(_triggered(info, contents[f]) for f in c.rust_files if f in contents)]
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
 
-def _read_by(info: CodemodInfo, shown: Project, contents: dict[Path, bytes]) -> tuple:
+def _read_by(info: CodemodInfo, snapshot: Snapshot) -> tuple:
     """The (path, bytes) a codemod's run depends on: the Rust files of the crates it is shown, and
     the other files its kind reads."""
-    rust_files = {f for c in shown.crates for f in c.rust_files}
-    return tuple((p, data) for p, data in sorted(contents.items())
-                 if info.reads(p) and (p.suffix != ".rs" or p in rust_files))
+    return tuple((p, data) for p, data in sorted(snapshot.contents.items()) if info.reads(p) and snapshot.shows(p))
 
 
 @dataclass
@@ -219,9 +218,8 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
     outcome = _Outcome(False)
     edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
     dropped_in: list[tuple[Path, str]] = []
-    shown = None if snapshot.project is snapshot.full_project else {f for c in snapshot.project.crates for f in c.rust_files}
     for path in sorted(current):
-        if path in snapshot.broken or not codemod.info.wants(path) or (shown is not None and path not in shown):
+        if path in snapshot.broken or not codemod.info.wants(path) or not snapshot.shows(path):
             continue
         target = snapshot.target_for(path)
         if target is None or not codemod.info.applies(target):
