@@ -31,9 +31,10 @@ What it will not do
     - A method of the crate's own that happens to end in `_bound` on a non-PyO3 type is left alone:
       type paths must resolve to PyO3's types, `import_bound` must have one string argument, and a
       method name the crate defines itself is never renamed.
-    - Any other call of a `*_bound` method that the crate does not define (a companion crate's
-      API such as numpy's `to_pyarray_bound`, or a PyO3 one this table does not know) is reported,
-      so that no removed name is left behind without a word.
+    - A companion crate's method of that era (numpy's `to_pyarray_bound`, `into_pyarray_bound`)
+      is reported, so that the companion's bump is not silent. Any other `*_bound` method is
+      left alone and unreported: `into_bound`, `downcast_bound` and `cast_bound` are current
+      PyO3 names, and other crates have their own (std's `start_bound`, a graph's `node_bound`).
 
 Fix safety
     Safe: the plain names are the same functions under their 0.23 names.
@@ -110,8 +111,9 @@ WRAP_MACRO = ("wrap_pyfunction_bound", "wrap_pyfunction")
 # Renamed with a changed signature: a person ports them.
 CHANGED_SIGNATURE = {"eval_bound", "run_bound", "from_code_bound", "into_py_dict_bound", "new_type_bound",
                      "new_bound_with_fold", "new_closure_bound", "new_with_keywords_bound"}
-# `_bound` names that are ordinary words, not API generations: never reported.
-_ORDINARY = {"bound", "upper_bound", "lower_bound"}
+# Companion crates' methods of the 0.21/0.22 era (rust-numpy 0.21/0.22), renamed in their 0.23
+# releases: reported, since which companion release a crate moves to is its own decision.
+COMPANION_METHODS = {"to_pyarray_bound", "into_pyarray_bound"}
 _PYO3_TYPE_MODULES = {("pyo3", "types"), ("pyo3", "prelude"), ("pyo3",)}
 
 
@@ -196,7 +198,7 @@ class BoundApiCodemod(Codemod):
     def _method(self, ctx: Context, call: Node, function: Node, own: set[str]) -> list[Edit]:
         name = function.child_by_field_name("field")
         written = ctx.text(name)
-        if not written.endswith("_bound") or written in own or written in _ORDINARY:
+        if written in own:
             return []
         if written in CHANGED_SIGNATURE:
             ctx.finding(name, f"`{written}` changed its signature in 0.23 (see the guide): port by hand")
@@ -207,8 +209,9 @@ class BoundApiCodemod(Codemod):
             return [Edit(name.start_byte, name.end_byte, b"import")] if len(values) == 1 else []
         if written in METHODS:
             return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
-        ctx.finding(name, f"`.{written}(..)` is a Bound-API name of the 0.21/0.22 era (PyO3's or a companion "
-                    "crate's) that this tool does not know: rename it as its crate's 0.23 release says")
+        if written in COMPANION_METHODS:
+            ctx.finding(name, f"`.{written}(..)` is a companion crate's Bound-API name of the 0.21/0.22 era: "
+                        "rename it as its crate's 0.23 release says")
         return []
 
     def _associated(self, ctx: Context, index: FileIndex, call: Node, function: Node, own: set[str]) -> list[Edit]:

@@ -136,8 +136,16 @@ def _macro_pyclasses(source: bytes, root: Node) -> list[Node]:
             tokens = [n for n in rust.walk(node) if n.type == "identifier"]
             words = {rust.text(source, n) for n in tokens}
             if "pyclass" in words and "Clone" in words:
-                found.extend(n for n in tokens if rust.text(source, n) == "pyclass")
+                found.extend(n for n in tokens if rust.text(source, n) == "pyclass" and not _chosen(source, n))
     return found
+
+
+def _chosen(source: bytes, pyclass: Node) -> bool:
+    """`pyclass(.., from_py_object)` (or `skip_from_py_object`) written in the macro's tokens: a person chose."""
+    options = pyclass.next_named_sibling
+    if options is None or options.type != "token_tree":
+        return False
+    return any(n.type == "identifier" and rust.text(source, n) in CHOICES for n in rust.walk(options))
 
 
 class FromPyObjectCodemod(Codemod):
