@@ -61,7 +61,9 @@ from migrate.analysis.names import CrateNames, glob_provides, item_names
 from migrate.analysis.rust import FileIndex, UseLeaf
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, drop_contained
-from migrate.core.version import V0_26
+from migrate.core.version import V0_26, V0_28
+
+GONE = V0_28  # the GIL-era names' last release is 0.27: a crate that keeps one stays below 0.28
 
 INFO = CodemodInfo(
     id="attach",
@@ -248,7 +250,8 @@ def _rename_python_functions(ctx: Context, names: _Names) -> None:
         old = names.text(name)
         verdict = names.python_path(path)
         if verdict is None:
-            ctx.finding(node, f"cannot tell which `Python` this `{old}` belongs to (no import in scope): left as is")
+            ctx.finding(node, f"cannot tell which `Python` this `{old}` belongs to (no import in scope): left as is",
+                        removed_in=GONE)
         elif verdict:
             edits.setdefault(old, []).append(Edit(name.start_byte, name.end_byte, RENAMES[old].encode()))
     for old, group in edits.items():
@@ -276,6 +279,7 @@ def _rename_allow_threads(ctx: Context, names: _Names) -> None:
                 field_node,
                 f"cannot prove `{names.text(receiver)}` is a `Python` token: rename `allow_threads` to "
                 "`detach` by hand if it is one",
+                removed_in=GONE,
             )
     ctx.fix("py.allow_threads -> py.detach", edits)
 
@@ -563,9 +567,10 @@ def _replace_py_object(ctx: Context, names: _Names, keep_imports: bool, trimmed:
         return
     found = _py_object_refs(names)
     for node in found.unresolved:
-        ctx.finding(node, "cannot tell which `PyObject` this is (no import in scope): left as is")
+        ctx.finding(node, "cannot tell which `PyObject` this is (no import in scope): left as is", removed_in=GONE)
     for node in found.stray:
-        ctx.finding(node, "`PyObject` in a position this codemod does not rewrite: replace it with `Py<PyAny>` by hand")
+        ctx.finding(node, "`PyObject` in a position this codemod does not rewrite: replace it with `Py<PyAny>` by hand",
+                    removed_in=GONE)
     if not found.refs and not found.uses:
         return
     edits: list[Edit] = []
@@ -578,6 +583,7 @@ def _replace_py_object(ctx: Context, names: _Names, keep_imports: bool, trimmed:
             ctx.finding(
                 leaf.node,
                 "`pub use` re-exports PyO3's deprecated `PyObject` (public API): replace it by hand",
+                removed_in=GONE,
             )
             continue
         if keep_imports or found.stray or macro_mentions or leaf.declaration.id in trimmed:
@@ -635,10 +641,12 @@ def _report_macro_mentions(ctx: Context, names: _Names) -> None:
             resolved = names.resolve(node, PY_OBJECT)
             if resolved is not None and resolved not in PY_OBJECT_PATHS:
                 continue  # the crate's own type, or the FFI struct
-            ctx.finding(node, "`PyObject` inside a macro: token trees are not rewritten, use `Py<PyAny>` by hand")
+            ctx.finding(node, "`PyObject` inside a macro: token trees are not rewritten, use `Py<PyAny>` by hand",
+                        removed_in=GONE)
         elif word == PREPARE:
             ctx.finding(
-                node, f"`{PREPARE}` inside a macro: token trees are not rewritten, use `Python::initialize` by hand"
+                node, f"`{PREPARE}` inside a macro: token trees are not rewritten, use `Python::initialize` by hand",
+                removed_in=GONE,
             )
         elif before[-1:] == ["::"] and before[-2:-1] == ["Python"]:
             resolved = names.resolve(node, "Python")
@@ -648,12 +656,14 @@ def _report_macro_mentions(ctx: Context, names: _Names) -> None:
                 node,
                 f"`Python::{word}` inside a macro: token trees are not rewritten, "
                 f"use `Python::{RENAMES[word]}` by hand",
+                removed_in=GONE,
             )
         elif word == "allow_threads" and before[-1:] == ["."] and "py" in "".join(before[:-1]).lower():
             ctx.finding(
                 node,
                 "`allow_threads` inside a macro: token trees are not rewritten, use `detach` by hand "
                 "if the receiver is a `Python` token",
+                removed_in=GONE,
             )
 
 

@@ -50,7 +50,9 @@ from migrate.analysis import rust
 from migrate.analysis.rust import FileIndex
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_23
+from migrate.core.version import V0_23, V0_25
+
+GONE = V0_25  # the `*_bound` names' last release is 0.24: a crate that keeps one stays below 0.25
 
 INFO = CodemodInfo(
     id="bound-api",
@@ -201,7 +203,7 @@ class BoundApiCodemod(Codemod):
         if written in own:
             return []
         if written in CHANGED_SIGNATURE:
-            ctx.finding(name, f"`{written}` changed its signature in 0.23 (see the guide): port by hand")
+            ctx.finding(name, f"`{written}` changed its signature in 0.23 (see the guide): port by hand", removed_in=GONE)
             return []
         if written == "import_bound":
             args = call.child_by_field_name("arguments")
@@ -231,11 +233,13 @@ class BoundApiCodemod(Codemod):
             return [Edit(name.start_byte, name.end_byte, RENAMED[owner][written].encode())]
         if written in NOW_FALLIBLE.get(owner, {}):
             if not _enclosing_returns_result(ctx.source, call):
-                ctx.finding(call, f"`{owner}::new` returns a PyResult from 0.23: no `?` can go here; port by hand")
+                ctx.finding(call, f"`{owner}::new` returns a PyResult from 0.23: no `?` can go here; port by hand",
+                            removed_in=GONE)
                 return []
             plain = NOW_FALLIBLE[owner][written].encode()
             return [Edit(name.start_byte, name.end_byte, plain), Edit(call.end_byte, call.end_byte, b"?")]
-        ctx.finding(name, f"`{owner}::{written}` was renamed in 0.23, possibly with a new signature: port by hand")
+        ctx.finding(name, f"`{owner}::{written}` was renamed in 0.23, possibly with a new signature: port by hand",
+                    removed_in=GONE)
         return []
 
     @staticmethod

@@ -104,7 +104,9 @@ from migrate.analysis.protected import (
 from migrate.analysis.rust import UseLeaf
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, apply_edits
-from migrate.core.version import V0_24, Version
+from migrate.core.version import V0_24, V0_28, Version
+
+GONE = V0_28  # GILProtected's last release is 0.27: a crate that keeps one stays below 0.28
 
 INFO = CodemodInfo(
     id="mutex",
@@ -139,12 +141,13 @@ class MutexCodemod(Codemod):
                         anchor,
                         f"`{protected.key}` is GILProtected: moving it to std Mutex + pyo3::sync::MutexExt "
                         f"needs PyO3 >= 0.24 (target is {ctx.target}); target 0.24 or later",
+                        removed_in=GONE,
                     )
             return
         for protected in facts.keys.values():
             if protected.reason is not None:
                 for anchor in _anchors(protected, ctx.path):
-                    ctx.finding(anchor, f"`{protected.key}` stays GILProtected: {protected.reason}")
+                    ctx.finding(anchor, f"`{protected.key}` stays GILProtected: {protected.reason}", removed_in=GONE)
         plan = _Plan(ctx, scan, facts)
         plan.build()
         ctx.fix("GILProtected -> std::sync::Mutex + MutexExt", plan.edits())
@@ -159,7 +162,8 @@ def _anchors(protected: Protected, path: Path) -> list[Node]:
 
 def _report_file(ctx: Context, scan: FileScan) -> None:
     for node in scan.refs.in_macros:
-        ctx.finding(node, "GILProtected is named inside a macro: token trees are not rewritten, port it by hand")
+        ctx.finding(node, "GILProtected is named inside a macro: token trees are not rewritten, port it by hand",
+                    removed_in=GONE)
     if scan.refs.lookalikes:
         ctx.finding(
             scan.refs.lookalikes[0],
@@ -167,9 +171,9 @@ def _report_file(ctx: Context, scan: FileScan) -> None:
             "free-threading: port it to std::sync::Mutex by hand",
         )
     for node in scan.refs.unresolved:
-        ctx.finding(node, "cannot tell which `GILProtected` this is (no import in scope): left as is")
+        ctx.finding(node, "cannot tell which `GILProtected` this is (no import in scope): left as is", removed_in=GONE)
     for node, reason in scan.others:
-        ctx.finding(node, reason)
+        ctx.finding(node, reason, removed_in=GONE)
 
 
 # --------------------------------------------------------------------------------------- edits

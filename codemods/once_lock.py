@@ -63,7 +63,9 @@ from migrate.analysis.rust import UseLeaf
 from migrate.analysis.tokens import unused_token_renames
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, drop_contained
-from migrate.core.version import V0_23, V0_26, Version
+from migrate.core.version import V0_23, V0_26, V0_28, Version
+
+GONE = V0_28  # GILOnceCell's last release is 0.27: a crate that keeps one stays below 0.28
 
 INFO = CodemodInfo(
     id="once-lock",
@@ -304,7 +306,7 @@ class OnceLockCodemod(Codemod):
         for ident, reason in facts.held[target.std].items():
             decl = facts.inventory.by_ident[ident]
             if decl.path == ctx.path:
-                ctx.finding(decl.node, f"{decl.describe()} stays GILOnceCell: {reason}")
+                ctx.finding(decl.node, f"{decl.describe()} stays GILOnceCell: {reason}", removed_in=GONE)
         for use in calls:
             plan.rewrite_std_call(use)
         for leaf in cells.refs.uses:
@@ -334,7 +336,8 @@ def _ext_scopes(calls: dict[Path, list[CellUse]]) -> set[tuple[Path, int]]:
 
 def _report_unconvertible_mentions(ctx: Context, refs) -> None:
     for node in refs.in_macros:
-        ctx.finding(node, "GILOnceCell is named inside a macro: token trees are not rewritten, port it by hand")
+        ctx.finding(node, "GILOnceCell is named inside a macro: token trees are not rewritten, port it by hand",
+                    removed_in=GONE)
     if refs.lookalikes:
         ctx.finding(
             refs.lookalikes[0],
@@ -342,7 +345,7 @@ def _report_unconvertible_mentions(ctx: Context, refs) -> None:
             "free-threading: port it to PyOnceLock or std OnceLock by hand",
         )
     for node in refs.unresolved:
-        ctx.finding(node, "cannot tell which `GILOnceCell` this is (no import in scope): left as is")
+        ctx.finding(node, "cannot tell which `GILOnceCell` this is (no import in scope): left as is", removed_in=GONE)
 
 
 # ------------------------------------------------------------------------------------------- editing
@@ -370,7 +373,7 @@ class _Plan(UseEditor):
         at = ref.in_item_macro or ref.node
         if at.id not in self._reported:
             self._reported.add(at.id)
-            self.ctx.finding(at, f"stays GILOnceCell: {reason}")
+            self.ctx.finding(at, f"stays GILOnceCell: {reason}", removed_in=GONE)
 
     def convert(self, ref: ItemRef) -> None:
         if ref.qualified:

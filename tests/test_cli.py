@@ -160,6 +160,20 @@ def test_plan_lists_hops_codemods_and_people(project):
     assert "needs a person: nothing" in out
 
 
+def test_plan_and_apply_stop_below_a_release_that_removes_kept_code(tmp_path):
+    import shutil
+
+    shutil.copytree(Path(__file__).parent / "fixtures" / "manifest" / "held_below_removal" / "before", tmp_path / "p")
+    planned = invoke("plan", str(tmp_path / "p"), "--target-pyo3", "0.30")
+    assert planned.exit_code == 1, "a finding holds the requirement back: a person must act"
+    assert "pyo3 0.25.1 -> 0.27.0 (stops below 0.30" in planned.stdout
+    assert "hop to 0.28" not in planned.stdout
+    applied = invoke("apply", str(tmp_path / "p"), "--target-pyo3", "0.30", "--allow-no-vcs")
+    assert applied.exit_code == 1
+    assert 'pyo3 = "0.27.0"' in (tmp_path / "p" / "Cargo.toml").read_text()
+    assert "stops at 0.27, not 0.30" in applied.stdout + applied.stderr
+
+
 def test_diff_hunks_name_their_codemod(project, monkeypatch):
     monkeypatch.chdir(project)
     patch = invoke("diff", ".", "--target-pyo3", "0.26").stdout

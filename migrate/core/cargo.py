@@ -37,3 +37,16 @@ def dependency_tables(doc, kinds: tuple[str, ...] = DEPENDENCY_TABLES, *, target
 
 def _is_table(value) -> bool:
     return isinstance(value, dict)
+
+
+def requirement_line(source: bytes, package: str) -> int:
+    """The 1-based line where a manifest first names `package` as a dependency (`pyo3 = ..`,
+    `pyo3.workspace = true`, `[dependencies.pyo3]`), for pointing a message at it; 1 if none."""
+    for number, raw in enumerate(source.decode("utf-8", "replace").splitlines(), 1):
+        line = raw.strip().lstrip("\ufeff")
+        if line.startswith("[") and line.rstrip("]").split(".")[-1].strip(" \"'") == package:
+            return number
+        key = line.split("=", 1)[0].split(".", 1)[0].strip(" \"'")
+        if "=" in line and key == package:
+            return number
+    return 1

@@ -141,10 +141,12 @@ class Context:
         if edits:
             self.fixes.append(Fix(self.info.id, message, tuple(edits), safety or self.info.safety, self.info.guide))
 
-    def finding(self, at: Node | int, message: str) -> None:
+    def finding(self, at: Node | int, message: str, removed_in: Version | None = None) -> None:
+        """Report what a person must look at. `removed_in`: the kept code uses an API that this PyO3
+        release removes, so the crate's requirement must stay below it (the engine sees to that)."""
         offset = at if isinstance(at, int) else at.start_byte
         line, col = line_col(self.source, offset)
-        self.findings.append(Finding(self.info.id, self.path, line, col, message))
+        self.findings.append(Finding(self.info.id, self.path, line, col, message, removed_in))
 
 
 class Codemod:

@@ -15,7 +15,8 @@ from typing import Callable
 
 from migrate.core import syntax
 from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
-from migrate.core.model import FileResult, Fix, Safety, Step, apply_edits, line_col
+from migrate.core.cargo import requirement_line
+from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
 from migrate.core.project import Project
 from migrate.core.version import Version
 
@@ -111,9 +112,60 @@ Progress = Callable[[int, int, str], None]  # (codemods done in this pass, codem
 
 def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
         progress: Progress | None = None) -> list[FileResult]:
-    """Migrate in memory. `contents` maps project-relative paths to their bytes as read.
+    """Migrate in memory (see `run_held`)."""
+    return run_held(project, contents, codemods, options, progress)[0]
 
-    `progress`, when given, hears of each codemod as it starts (for a progress bar)."""
+
+def run_held(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
+             progress: Progress | None = None) -> tuple[list[FileResult], Version | None]:
+    """Migrate in memory, and say which target the run ended at (below `options.target` when kept
+    code holds the requirement back; None when each crate kept its own version). `contents` maps project-relative paths to their bytes as read.
+
+    `progress`, when given, hears of each codemod as it starts (for a progress bar).
+
+    Never a requirement the kept code cannot compile against: when a codemod keeps code (a
+    finding) whose API the target no longer has, the whole run is made again at the last release
+    line that still has it, and each `pyo3` requirement's manifest says why it stopped there."""
+    asked = options.target
+    results = _run_at(project, contents, codemods, options, progress)
+    while options.target is not None:
+        held = _held_target(results, options.target)
+        if held is None:
+            break
+        options = replace(options, target=held)
+        results = _run_at(project, contents, codemods, options, progress)
+    if asked is not None and options.target != asked:
+        _say_why_held(project, results, asked, options.target)
+    return results, options.target
+
+
+def _held_target(results: list[FileResult], target: Version) -> Version | None:
+    """The release line below the first removal of kept code, when the target has that removal."""
+    removed = [f.removed_in for r in results for f in r.findings if f.removed_in is not None and f.removed_in <= target]
+    if not removed:
+        return None
+    first = min(removed)
+    return Version(first.major, first.minor - 1) if first.minor > 0 else Version(first.major - 1, 0)
+
+
+def _say_why_held(project: Project, results: list[FileResult], asked: Version, held: Version) -> None:
+    kept = [f for r in results for f in r.findings if f.removed_in is not None and f.removed_in > held]
+    kept.sort(key=lambda f: (f.removed_in, f.path, f.line, f.column))
+    shown = "; ".join(f"{f.location()} [{f.codemod}]" for f in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+    message = (f"the `pyo3` requirement stops at {held.major}.{held.minor}, not {asked.major}.{asked.minor}: "
+               f"code kept by the findings at {shown} uses what PyO3 {kept[0].removed_in.major}."
+               f"{kept[0].removed_in.minor} removes; migrate it by hand, then run again")
+    by_path = {r.path: r for r in results}
+    for manifest in dict.fromkeys(c.requirement_manifest for c in project.pyo3_crates() if c.requirement_manifest):
+        result = by_path.get(manifest)
+        if result is not None:
+            line = requirement_line(result.after, "pyo3")
+            result.findings.insert(0, Finding("manifest", manifest, line, 1, message))
+
+
+def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
+            progress: Progress | None = None) -> list[FileResult]:
+    """One whole run at `options.target`."""
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()

@@ -10,6 +10,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrate.core.version import Version
+
 
 class Safety(str, enum.Enum):
     SAFE = "safe"  # applied by default
@@ -52,6 +54,7 @@ class Finding:
     line: int
     column: int
     message: str
+    removed_in: Version | None = None  # the PyO3 release that no longer has what was kept here
 
     def location(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"

@@ -107,5 +107,6 @@ def is_comparator(text: str) -> bool:
 V0_22_3 = Version(0, 22, 3)
 V0_23 = Version(0, 23)
 V0_24 = Version(0, 24)
+V0_25 = Version(0, 25)
 V0_26 = Version(0, 26)
 V0_28 = Version(0, 28)

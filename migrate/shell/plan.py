@@ -53,13 +53,15 @@ def plan_lines(result: RunResult, target: Version, infos: list[CodemodInfo]) -> 
     """The plan of one project: `infos` are the codemods that ran, in their order."""
     project = result.project
     out = []
+    asked, target = target, result.target or target
+    held = "" if target == asked else f" (stops below {asked.major}.{asked.minor}: see the manifest's finding)"
     for crate in project.pyo3_crates():
         mine = [f for f in result.files if _owned(project, crate, f.path)]
         changed_by = Counter(codemod for f in mine for codemod in {step.codemod for step in f.steps})
         found_by = Counter(finding.codemod for f in mine for finding in f.findings)
         held_by = Counter(fix.codemod for f in mine for fix in f.held_back)
         start = crate.pyo3_version
-        out.append(f"crate {crate.name} ({crate.manifest.as_posix()}): pyo3 {start} -> {target}")
+        out.append(f"crate {crate.name} ({crate.manifest.as_posix()}): pyo3 {start} -> {target}{held}")
         lines = hops(start, target)
         if not lines:
             out.append("  already at the target release line")

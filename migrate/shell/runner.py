@@ -14,6 +14,7 @@ from migrate.core import engine
 from migrate.core.codemod import Codemod
 from migrate.core.model import FileResult, Finding
 from migrate.core.project import Project, ProjectError, discover
+from migrate.core.version import Version
 from migrate.shell.apply import ApplyError, write_atomic
 from migrate.shell.diff import map_line
 
@@ -25,6 +26,7 @@ class RunResult:
     files: list[FileResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
     written: list[Path] = field(default_factory=list)
+    target: Version | None = None  # where the run ended: below the asked target when kept code holds it back
 
     @property
     def changed(self) -> list[FileResult]:
@@ -94,7 +96,7 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
         result.errors.append(f"{path}: no crate depending on pyo3 found")
         return result
     contents = _read_inputs(root, project, codemods, result.errors)
-    result.files = engine.run(project, contents, codemods, options, progress)
+    result.files, result.target = engine.run_held(project, contents, codemods, options, progress)
     for f in result.files:
         if f.input_error is not None:
             result.errors.append(f"{root / f.path}: {f.input_error}; file left alone")
