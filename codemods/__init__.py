@@ -12,6 +12,7 @@ from __future__ import annotations
 from codemods import (
     attach,
     bound_api,
+    cast,
     clone_ref,
     from_py_object,
     gil_used,
@@ -27,6 +28,7 @@ from migrate.core.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
+    cast.CODEMOD,
     clone_ref.CODEMOD,
     once_lock.CODEMOD,
     interpreter_aware_cells.CODEMOD,

@@ -1,0 +1,253 @@
+"""cast: `downcast*` -> `cast*` and `DowncastError` -> `CastError`, the names PyO3 0.27 gave them.
+
+What it does
+    PyO3 0.27 renamed the type-checked conversions of `Bound`, `Borrowed` and `Py` and their error
+    types, deprecating the old names; 0.29 removed them. Only the identifier changes; arguments,
+    turbofish and `?` stay:
+
+        ob.downcast::<PyDict>()?            ->  ob.cast::<PyDict>()?
+        let t: &Bound<'_, PyTuple> = item.downcast()?;   ->   ... = item.cast()?;
+        any.downcast_into::<PyList>()       ->  any.cast_into::<PyList>()
+        obj.downcast_bound::<Foo>(py)       ->  obj.cast_bound::<Foo>(py)
+        E: From<DowncastError<'a, 'py>>     ->  E: From<CastError<'a, 'py>>
+
+    (`downcast_exact`, `downcast_into_exact`, `downcast_unchecked`, `downcast_into_unchecked` and
+    `downcast_bound_unchecked` likewise.) A `downcast` method is PyO3's only when the code says
+    so: its turbofish names a Python type (a `Py*` type such as `PyDict` or numpy's `PyArray1`, or a
+    `#[pyclass]` of the crate), or the result goes into a `let` typed `Bound<..>`/`Borrowed<..>`, or
+    its receiver is declared `Bound<..>`/`Borrowed<..>`/`Py<..>` (a parameter or a typed `let`).
+    `downcast_bound` is `Py`'s alone. `DowncastError`/`DowncastIntoError` are renamed where they
+    resolve to PyO3 (imports included).
+
+What it will not do
+    - `downcast` of anything else is left alone: `anyhow::Error::downcast::<io::Error>()`,
+      `Box<dyn Any>::downcast::<T>()`, a `downcast-rs` trait.
+    - A `downcast` whose receiver's type is not written anywhere near is reported in a crate still
+      below 0.29 (rename it by hand if it is PyO3's); the requirement then stops at 0.28.
+    - `DowncastError::new(..)` changed its arguments (`CastError::new` takes the target type
+      object): reported, and the error types in that file keep their old names.
+    - Mentions inside macro invocations (token trees) are not rewritten.
+
+Fix safety
+    Safe: the new names are the same conversions; their errors convert into `PyErr` as before.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tree_sitter import Node
+
+from migrate.analysis import rust
+from migrate.analysis.attributes import attributes_before
+from migrate.analysis.rust import FileIndex
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_27, V0_29
+
+INFO = CodemodInfo(
+    id="cast",
+    summary="`downcast*` -> `cast*`, `DowncastError` -> `CastError` (>= 0.27)",
+    language="rust",
+    safety=Safety.SAFE,
+    min_target=V0_27,
+    max_target=None,
+    guide=f"{GUIDE}#from-026-to-027",
+    docs=__doc__.strip(),
+    triggers=("downcast", "Downcast"),
+)
+
+GONE = V0_29  # 0.29 removed the `downcast` names: a crate that keeps one stays below it
+METHODS = {
+    "downcast": "cast",
+    "downcast_into": "cast_into",
+    "downcast_exact": "cast_exact",
+    "downcast_into_exact": "cast_into_exact",
+    "downcast_unchecked": "cast_unchecked",
+    "downcast_into_unchecked": "cast_into_unchecked",
+    "downcast_bound": "cast_bound",
+    "downcast_bound_unchecked": "cast_bound_unchecked",
+}
+PY_ONLY = {"downcast_bound", "downcast_bound_unchecked"}  # `Py`'s methods: no other crate spells them
+ERRORS = {"DowncastError": "CastError", "DowncastIntoError": "CastIntoError"}
+# `Py*` names that are not Python types: `anyhow::Error::downcast::<PyErr>()` is anyhow's.
+_NOT_PYTHON_TYPES = {"PyErr", "PyResult", "PyRef", "PyRefMut", "PyBorrowError", "PyBorrowMutError"}
+_PYO3_HANDLES = ("Bound<", "Borrowed<", "Py<", "PyObject")
+_PYO3_MODULES = {("pyo3",), ("pyo3", "err"), ("::pyo3",)}
+
+
+def pyclass_names(snapshot: Snapshot) -> dict[Path, set[str]]:
+    """Crate manifest -> the names of its `#[pyclass]` types (their `downcast::<T>()` is PyO3's)."""
+    out: dict[Path, set[str]] = {}
+    for crate in snapshot.project.crates:
+        names = out.setdefault(crate.manifest, set())
+        for path in snapshot.rust_files(crate):
+            source = snapshot.contents[path]
+            if b"pyclass" not in source:
+                continue
+            for item in rust.nodes_of_kinds(rust.parse(source).root_node, ("struct_item", "enum_item")):
+                name = item.child_by_field_name("name")
+                if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
+                    names.add(rust.text(source, name))
+    return out
+
+
+def _turbofish_type(function: Node) -> Node | None:
+    """`x.downcast::<T>` -> the node of T (its last path segment)."""
+    if function.type != "generic_function":
+        return None
+    args = function.child_by_field_name("type_arguments")
+    types = [c for c in args.named_children if c.is_named] if args is not None else []
+    if len(types) != 1:
+        return None
+    node = types[0]
+    while node.type in ("generic_type", "scoped_type_identifier"):
+        inner = node.child_by_field_name("type") if node.type == "generic_type" else node.child_by_field_name("name")
+        if inner is None:
+            break
+        node = inner
+    return node
+
+
+def _declared_type(source: bytes, use: Node, name: str) -> str | None:
+    """The written type of `name` where it is used: a typed `let` before it, or a parameter."""
+    for scope in rust.ancestors(use):
+        if scope.type == "block":
+            for stmt in scope.named_children:
+                if stmt.start_byte >= use.start_byte:
+                    break
+                if stmt.type == "let_declaration":
+                    pattern, written = stmt.child_by_field_name("pattern"), stmt.child_by_field_name("type")
+                    if pattern is not None and rust.text(source, pattern).removeprefix("mut ") == name:
+                        return rust.text(source, written) if written is not None else ""
+        if scope.type in ("function_item", "closure_expression"):
+            params = scope.child_by_field_name("parameters")
+            for param in params.named_children if params is not None else []:
+                pattern, written = param.child_by_field_name("pattern"), param.child_by_field_name("type")
+                if pattern is not None and rust.text(source, pattern).removeprefix("mut ") == name:
+                    return rust.text(source, written) if written is not None else ""
+            if scope.type == "function_item":
+                return None
+    return None
+
+
+def _let_type(source: bytes, call: Node) -> str | None:
+    """The written type of the `let` that the call's value goes into (through `?`, `.unwrap()`..)."""
+    node = call
+    while node.parent is not None and node.parent.type in ("try_expression", "field_expression", "call_expression",
+                                                           "reference_expression", "parenthesized_expression"):
+        node = node.parent
+    parent = node.parent
+    if parent is not None and parent.type == "let_declaration" and rust.is_child(parent, "value", node):
+        written = parent.child_by_field_name("type")
+        return rust.text(source, written) if written is not None else None
+    return None
+
+
+def _is_pyo3(written: str | None) -> bool:
+    return written is not None and any(h in written for h in _PYO3_HANDLES)
+
+
+def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[str]) -> bool | None:
+    """Whether `recv.name(..)` is PyO3's: True, False (someone else's), None (cannot tell)."""
+    if name in PY_ONLY:
+        return True
+    source = ctx.source
+    target = _turbofish_type(function)
+    if target is not None:
+        written = rust.text(source, target)
+        return written in pyclasses or (written.startswith("Py") and written not in _NOT_PYTHON_TYPES)
+    let_type = _let_type(source, call)
+    if let_type is not None:
+        return _is_pyo3(let_type)
+    receiver = function.child_by_field_name("value")
+    if receiver is not None and receiver.type == "identifier":
+        declared = _declared_type(source, call, rust.text(source, receiver))
+        if declared:
+            return _is_pyo3(declared)
+    return None
+
+
+class CastCodemod(Codemod):
+    info = INFO
+
+    def scan(self, snapshot: Snapshot) -> dict[Path, set[str]]:
+        return pyclass_names(snapshot)
+
+    def transform(self, ctx: Context) -> None:
+        if not ctx.info.triggered_by(ctx.source):
+            return
+        crate = ctx.crate
+        pyclasses = ctx.facts.get(crate.manifest, set()) if crate is not None else set()
+        below_removal = crate is None or crate.pyo3_version is None or crate.pyo3_version < GONE
+        edits: list[Edit] = []
+        for node in rust.spelled(ctx.source, ctx.tree.root_node, list(METHODS)):
+            edits.extend(self._method(ctx, node, pyclasses, below_removal))
+        edits.extend(self._errors(ctx))
+        ctx.fix("`downcast*` -> `cast*`", edits)
+
+    def _method(self, ctx: Context, name: Node, pyclasses: set[str], below_removal: bool) -> list[Edit]:
+        field = name.parent
+        if field is None or field.type != "field_expression" or not rust.is_child(field, "field", name):
+            return []
+        function = field.parent if field.parent is not None and field.parent.type == "generic_function" else field
+        call = function.parent
+        if call is None or call.type != "call_expression" or rust.in_macro(call) is not None:
+            return []
+        written = ctx.text(name)
+        found = verdict(ctx, call, function, written, pyclasses)
+        if found:
+            return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
+        if found is None and below_removal:
+            ctx.finding(name, f"cannot tell whether `.{written}()` is PyO3's (the receiver's type is not written "
+                        f"here): if it is, rename it `.{METHODS[written]}()`", removed_in=GONE)
+        return []
+
+    def _errors(self, ctx: Context) -> list[Edit]:
+        mentions = rust.spelled(ctx.source, ctx.tree.root_node, list(ERRORS))
+        if not mentions:
+            return []
+        index = FileIndex.build(ctx.source)
+        constructors = [m for m in mentions if _constructed(ctx, m)]
+        for node in constructors:
+            ctx.finding(node, f"`{ctx.text(node)}::new` changed its arguments in 0.27 (`{ERRORS[ctx.text(node)]}::new` "
+                        "takes the target type object): port it by hand", removed_in=GONE)
+        if constructors:
+            return []
+        edits = []
+        for leaf in index.all_leaves():
+            if not leaf.is_glob and leaf.path[-1] in ERRORS and leaf.path[:-1] in _PYO3_MODULES:
+                edits.append(rust.rename_leaf(leaf, ERRORS[leaf.path[-1]]))
+        for node in mentions:
+            if rust.in_use_declaration(node) or rust.in_macro(node) is not None:
+                continue
+            word = ctx.text(node)
+            if _written_path(ctx, node) in _PYO3_MODULES or _resolves_to_pyo3(index, node, word):
+                edits.append(Edit(node.start_byte, node.end_byte, ERRORS[word].encode()))
+        return edits
+
+
+def _constructed(ctx: Context, node: Node) -> bool:
+    parent = node.parent
+    return (parent is not None and parent.type == "scoped_identifier" and rust.is_child(parent, "path", node)
+            and ctx.text(parent.child_by_field_name("name")) == "new")
+
+
+def _written_path(ctx: Context, node: Node) -> tuple[str, ...] | None:
+    """`pyo3::DowncastError` -> ("pyo3",): the path written before the name, if any."""
+    parent = node.parent
+    if parent is not None and parent.type in ("scoped_type_identifier", "scoped_identifier") and rust.is_child(parent, "name", node):
+        path = parent.child_by_field_name("path")
+        return rust.path_segments(ctx.source, path) if path is not None else None
+    return None
+
+
+def _resolves_to_pyo3(index: FileIndex, node: Node, word: str) -> bool:
+    if node.parent is not None and node.parent.type in ("scoped_type_identifier", "scoped_identifier") \
+            and rust.is_child(node.parent, "name", node):
+        return False  # `other::DowncastError`: not ours to judge by imports
+    resolved = index.resolve(node, word, lambda prefix, _name: prefix in _PYO3_MODULES)
+    return resolved is not None and resolved[:-1] in _PYO3_MODULES
+
+
+CODEMOD = CastCodemod()
