@@ -14,6 +14,7 @@ from codemods import (
     bound_api,
     cast,
     clone_ref,
+    extract,
     from_py_object,
     gil_used,
     interpreter_aware_cells,
@@ -29,6 +30,7 @@ from migrate.core.codemod import Codemod
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
     cast.CODEMOD,
+    extract.CODEMOD,
     clone_ref.CODEMOD,
     once_lock.CODEMOD,
     interpreter_aware_cells.CODEMOD,

@@ -128,14 +128,16 @@ def run_held(project: Project, contents: dict[Path, bytes], codemods: list[Codem
     line that still has it, and each `pyo3` requirement's manifest says why it stopped there."""
     asked = options.target
     results = _run_at(project, contents, codemods, options, progress)
+    holding: list[Finding] = []  # what made each lower run (its codemod may not run down there)
     while options.target is not None:
         held = _held_target(results, options.target)
         if held is None:
             break
+        holding += [f for r in results for f in r.findings if f.removed_in is not None and f.removed_in <= options.target]
         options = replace(options, target=held)
         results = _run_at(project, contents, codemods, options, progress)
-    if asked is not None and options.target != asked:
-        _say_why_held(project, results, asked, options.target)
+    if holding:
+        _say_why_held(project, results, holding, asked, options.target)
     return results, options.target
 
 
@@ -148,14 +150,20 @@ def _held_target(results: list[FileResult], target: Version) -> Version | None:
     return Version(first.major, first.minor - 1) if first.minor > 0 else Version(first.major - 1, 0)
 
 
-def _say_why_held(project: Project, results: list[FileResult], asked: Version, held: Version) -> None:
-    kept = [f for r in results for f in r.findings if f.removed_in is not None and f.removed_in > held]
-    kept.sort(key=lambda f: (f.removed_in, f.path, f.line, f.column))
+def _say_why_held(project: Project, results: list[FileResult], holding: list[Finding], asked: Version,
+                  held: Version) -> None:
+    """The findings that hold the requirement back stay in the results (their codemod may not run at
+    the lower target), and each `pyo3` requirement's manifest says where it stopped and why."""
+    by_path = {r.path: r for r in results}
+    for finding in holding:
+        result = by_path[finding.path]
+        if not any((f.codemod, f.line, f.message) == (finding.codemod, finding.line, finding.message) for f in result.findings):
+            result.findings.append(finding)
+    kept = sorted(_dedupe(holding), key=lambda f: (f.removed_in, f.path, f.line, f.column))
     shown = "; ".join(f"{f.location()} [{f.codemod}]" for f in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
     message = (f"the `pyo3` requirement stops at {held.major}.{held.minor}, not {asked.major}.{asked.minor}: "
                f"code kept by the findings at {shown} uses what PyO3 {kept[0].removed_in.major}."
                f"{kept[0].removed_in.minor} removes; migrate it by hand, then run again")
-    by_path = {r.path: r for r in results}
     for manifest in dict.fromkeys(c.requirement_manifest for c in project.pyo3_crates() if c.requirement_manifest):
         result = by_path.get(manifest)
         if result is not None:
@@ -320,7 +328,7 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
 def _dedupe(findings: list) -> list:
     seen, out = set(), []
     for f in findings:
-        key = (f.codemod, f.line, f.column, f.message)
+        key = (f.codemod, f.path, f.line, f.column, f.message)
         if key not in seen:
             seen.add(key)
             out.append(f)

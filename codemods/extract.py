@@ -1,0 +1,229 @@
+"""extract: `impl FromPyObject` with `extract_bound` -> PyO3 0.27's `extract(Borrowed)` and `type Error`.
+
+What it does
+    PyO3 0.27 reworked the `FromPyObject` trait: it takes two lifetimes, the input is a
+    `Borrowed<'a, 'py, PyAny>` (a cheap copyable handle that derefs to `Bound`) and the error type
+    is the impl's own `type Error`. `extract_bound` is gone, so every hand-written impl of the
+    0.21-0.26 shape stops compiling at 0.27. Each one moves to the new shape, keeping `PyErr` as
+    its error:
+
+        impl<'py> FromPyObject<'py> for Point {          impl<'a, 'py> FromPyObject<'a, 'py> for Point {
+            fn extract_bound(ob: &Bound<'py, PyAny>)  ->     type Error = PyErr;
+                -> PyResult<Self> {
+                let x = ob.getattr("x")?;                    fn extract(ob: Borrowed<'a, 'py, PyAny>)
+                helper(ob)                                       -> PyResult<Self> {
+            }                                                    let x = ob.getattr("x")?;
+        }                                                        helper(&ob)
+                                                             }
+                                                         }
+
+    In the body, method calls on the input work as before (`Borrowed` derefs to `Bound`); where
+    the input itself is passed on, it is passed as `&ob`, which derefs to the `&Bound` the callee
+    takes. `FromPyObject<'_>` becomes `FromPyObject<'_, '_>`. Calls of the removed function,
+    `T::extract_bound(&obj)`, become `T::extract(obj.as_borrowed())` (`T::extract(ob)` when the
+    argument is already such an input). `PyErr` and `Borrowed` are written with a `pyo3::` path
+    when the file does not import them.
+
+What it will not do
+    - An impl whose `extract_bound` takes anything but one `&Bound<.., PyAny>` parameter bound to
+      a plain name, or that is written inside a macro, is reported: the requirement then stops
+      at 0.26, the last release with `extract_bound`.
+    - The error type of `obj.extract::<T>()` is now `T::Error`; code that hands such an error on
+      as a `PyErr` without `?` (`Err(e) => Err(e)`) needs `.into()`: the compiler points at it.
+
+Fix safety
+    Safe: the same conversion under the new signature, with the same error type.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from migrate.analysis import rust
+from migrate.analysis.rust import FileIndex
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_27
+
+INFO = CodemodInfo(
+    id="extract",
+    summary="`impl FromPyObject` with `extract_bound(&Bound)` -> `extract(Borrowed)` + `type Error` (>= 0.27)",
+    language="rust",
+    safety=Safety.SAFE,
+    min_target=V0_27,
+    max_target=None,
+    guide=f"{GUIDE}#frompyobject-reworked-for-flexible-and-efficient-conversions",
+    docs=__doc__.strip(),
+    triggers=("extract_bound",),
+)
+
+GONE = V0_27  # 0.27 took `extract_bound` out of the trait: an impl kept as it is stays below 0.27
+OLD, NEW = "extract_bound", "extract"
+_PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
+_PASSED_AS_IS = ("field_expression", "reference_expression")  # `ob.method()`, `&ob`: no change needed
+
+
+def _trait_lifetime(source: bytes, impl: Node) -> tuple[Node, str] | None:
+    """`impl<..> FromPyObject<'py> for T` -> (the type arguments node, "'py")."""
+    trait = impl.child_by_field_name("trait")
+    if trait is None or trait.type != "generic_type":
+        return None
+    name = trait.child_by_field_name("type")
+    if name is None or rust.text(source, name).split("::")[-1] != "FromPyObject":
+        return None
+    args = trait.child_by_field_name("type_arguments")
+    lifetimes = [c for c in args.named_children] if args is not None else []
+    if len(lifetimes) != 1 or lifetimes[0].type != "lifetime":
+        return None  # already two lifetimes (0.27 shape), or not PyO3's trait
+    return args, rust.text(source, lifetimes[0])
+
+
+def _old_method(source: bytes, impl: Node) -> Node | None:
+    body = impl.child_by_field_name("body")
+    for item in body.named_children if body is not None else []:
+        name = item.child_by_field_name("name") if item.type == "function_item" else None
+        if name is not None and rust.text(source, name) == OLD:
+            return item
+    return None
+
+
+def _input_parameter(source: bytes, method: Node) -> Node | None:
+    """The one `name: &Bound<.., PyAny>` parameter, or None for any other shape."""
+    params = method.child_by_field_name("parameters")
+    found = [p for p in params.named_children if p.type != "line_comment"] if params is not None else []
+    if len(found) != 1 or found[0].type != "parameter":
+        return None
+    pattern, written = found[0].child_by_field_name("pattern"), found[0].child_by_field_name("type")
+    if pattern is None or pattern.type != "identifier" or written is None or written.type != "reference_type":
+        return None
+    inner = written.child_by_field_name("type")
+    if inner is None or not rust.text(source, inner).replace(" ", "").startswith("Bound<") \
+            or not rust.text(source, inner).replace(" ", "").endswith("PyAny>"):
+        return None
+    return found[0]
+
+
+def _fresh_lifetime(source: bytes, impl: Node) -> str:
+    used = rust.text(source, impl.child_by_field_name("type_parameters") or impl)
+    return next(lt for lt in ("'a", "'b", "'x", "'input") if lt not in used)
+
+
+def _spelled_in_scope(ctx: Context, node: Node, name: str, index: FileIndex) -> str:
+    """`name` if the file brings PyO3's `name` into scope at node, else `pyo3::name`."""
+    resolved = index.resolve(node, name, lambda prefix, _n: prefix in _PRELUDE)
+    return name if resolved is not None and resolved[0] == "pyo3" else f"pyo3::{name}"
+
+
+def rework_impl(ctx: Context, index: FileIndex, impl: Node) -> list[Edit] | None:
+    """The edits that move one `impl FromPyObject<'py>` to the 0.27 shape (None: not one we can)."""
+    source = ctx.source
+    found = _trait_lifetime(source, impl)
+    method = _old_method(source, impl) if found is not None else None
+    if method is None:
+        return [] if found is None else None
+    param = _input_parameter(source, method)
+    if param is None:
+        return None
+    args, py = found
+    edits: list[Edit] = []
+    if py == "'_":
+        input_lifetime = "'_"
+        edits.append(Edit(args.start_byte, args.end_byte, b"<'_, '_>"))
+    else:
+        input_lifetime = _fresh_lifetime(source, impl)
+        generics = impl.child_by_field_name("type_parameters")
+        edits.append(Edit(generics.start_byte + 1, generics.start_byte + 1, f"{input_lifetime}, ".encode()))
+        edits.append(Edit(args.start_byte, args.end_byte, f"<{input_lifetime}, {py}>".encode()))
+    borrowed = _spelled_in_scope(ctx, method, "Borrowed", index)
+    written = param.child_by_field_name("type")
+    edits.append(Edit(written.start_byte, written.end_byte, f"{borrowed}<{input_lifetime}, {py}, PyAny>".encode()))
+    name = method.child_by_field_name("name")
+    edits.append(Edit(name.start_byte, name.end_byte, NEW.encode()))
+    indent = _indent(source, method.start_byte)
+    error = _spelled_in_scope(ctx, method, "PyErr", index)
+    edits.append(Edit(method.start_byte, method.start_byte, f"type Error = {error};\n\n{indent}".encode()))
+    edits.extend(_pass_by_reference(ctx, method, rust.text(source, param.child_by_field_name("pattern"))))
+    return edits
+
+
+def _indent(source: bytes, offset: int) -> str:
+    line_start = source.rfind(b"\n", 0, offset) + 1
+    return source[line_start:offset].decode() if not source[line_start:offset].strip() else ""
+
+
+def _pass_by_reference(ctx: Context, method: Node, name: str) -> list[Edit]:
+    """`helper(ob)` -> `helper(&ob)`: the input is a `Borrowed` now, and `&Borrowed` derefs to `&Bound`."""
+    body = method.child_by_field_name("body")
+    edits = []
+    for node in rust.spelled(ctx.source, body, [name]) if body is not None else []:
+        parent = node.parent
+        if node.type != "identifier" or parent.type in _PASSED_AS_IS or rust.in_macro(node) is not None:
+            continue
+        if parent.type == "arguments" and _is_extract_call(ctx, parent.parent):
+            continue  # `T::extract_bound(ob)` becomes `T::extract(ob)`: a Borrowed is what it takes
+        edits.append(Edit(node.start_byte, node.start_byte, b"&"))
+    return edits
+
+
+def _is_extract_call(ctx: Context, call: Node | None) -> bool:
+    function = call.child_by_field_name("function") if call is not None and call.type == "call_expression" else None
+    if function is None or function.type != "scoped_identifier":
+        return False
+    name = function.child_by_field_name("name")
+    return name is not None and ctx.text(name) == OLD
+
+
+def rewrite_call(ctx: Context, call: Node, inputs: set[str]) -> list[Edit]:
+    """`T::extract_bound(&obj)` -> `T::extract(obj.as_borrowed())` (`T::extract(ob)` for a reworked input)."""
+    function = call.child_by_field_name("function")
+    name = function.child_by_field_name("name")
+    args = [a for a in call.child_by_field_name("arguments").named_children if a.type not in ("line_comment", "block_comment")]
+    if len(args) != 1:
+        return []
+    edits = [Edit(name.start_byte, name.end_byte, NEW.encode())]
+    arg = args[0]
+    if arg.type == "identifier" and ctx.text(arg) in inputs:
+        return edits
+    if arg.type == "reference_expression":
+        value = arg.child_by_field_name("value")
+        edits.append(Edit(arg.start_byte, value.start_byte, b""))
+        arg = value
+    simple = arg.type in ("identifier", "field_expression", "call_expression", "try_expression", "self")
+    if not simple:
+        edits.append(Edit(arg.start_byte, arg.start_byte, b"("))
+    edits.append(Edit(arg.end_byte, arg.end_byte, b").as_borrowed()" if not simple else b".as_borrowed()"))
+    return edits
+
+
+class ExtractCodemod(Codemod):
+    info = INFO
+
+    def transform(self, ctx: Context) -> None:
+        if OLD.encode() not in ctx.source:
+            return
+        index = FileIndex.build(ctx.source)
+        edits: list[Edit] = []
+        inputs: dict[int, str] = {}  # reworked method id -> its input's name
+        for impl in rust.nodes_of_kinds(ctx.tree.root_node, ("impl_item",)):
+            if rust.in_macro(impl) is not None:
+                continue
+            reworked = rework_impl(ctx, index, impl)
+            if reworked is None:
+                ctx.finding(impl, "an `impl FromPyObject` of the 0.21-0.26 shape this codemod cannot move to 0.27's "
+                            "`extract(Borrowed)`: port it by hand (see the guide)", removed_in=GONE)
+                continue
+            if reworked:
+                method = _old_method(ctx.source, impl)
+                inputs[method.id] = ctx.text(_input_parameter(ctx.source, method).child_by_field_name("pattern"))
+            edits.extend(reworked)
+        for node in rust.spelled(ctx.source, ctx.tree.root_node, [OLD]):
+            call = node.parent.parent if node.parent is not None else None
+            if node.parent.type == "scoped_identifier" and call is not None and _is_extract_call(ctx, call):
+                if rust.in_macro(call) is not None:
+                    continue
+                method = next((a for a in rust.ancestors(call) if a.id in inputs), None)
+                edits.extend(rewrite_call(ctx, call, {inputs[method.id]} if method is not None else set()))
+        ctx.fix("`FromPyObject::extract_bound` -> 0.27's `extract(Borrowed)`", edits)
+
+
+CODEMOD = ExtractCodemod()
