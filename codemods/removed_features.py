@@ -144,14 +144,15 @@ class RemovedFeaturesCodemod(Codemod):
             # what the edit above could not reach: PyO3 under another name (`py = { package = "pyo3" }`)
             release = f"{ctx.target.major}.{ctx.target.minor}"
             ctx.finding(_where(ctx.source, feature), f"PyO3 {release} has no `{feature}` feature: remove it by hand "
-                                                     "(only `pyo3` under its own name is edited)")
+                                                     "(only `pyo3` under its own name is edited)",
+                        removed_in=DROPPED[feature])
         reported = [f for f, (gone_in, _) in REPORTED.items() if ctx.target >= gone_in and features.mentions(source, f)]
         enabled = enabled_pyo3_features(source, pyproject) if reported else set()
         for feature in reported:
             gone_in, advice = REPORTED[feature]
             if feature in enabled:
                 ctx.finding(_where(ctx.source, feature),
-                            f"PyO3 {gone_in.major}.{gone_in.minor} has no `{feature}` feature: {advice}")
+                            f"PyO3 {gone_in.major}.{gone_in.minor} has no `{feature}` feature: {advice}", removed_in=gone_in)
 
 
 CODEMOD = RemovedFeaturesCodemod()

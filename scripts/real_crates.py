@@ -144,6 +144,19 @@ def migrate(crate: Path, target: str, extra: list[str]) -> tuple[int, int]:
     return applied.returncode, findings
 
 
+def project_dir(work: Path, crate: Path) -> Path:
+    """Where to run the tool: the outermost workspace holding the crate (its `workspace = true`
+    requirement lives there), else the crate itself."""
+    outermost = crate
+    for directory in [crate, *crate.parents]:
+        manifest = directory / "Cargo.toml"
+        if manifest.is_file() and "[workspace]" in manifest.read_text(errors="replace"):
+            outermost = directory
+        if directory == work:
+            break
+    return outermost
+
+
 def pyo3_requirement(crate: Path) -> str:
     """The pyo3 version Cargo.lock resolved, else what the manifest says (read as text: a report, not an edit)."""
     for directory in (crate, *crate.parents):
@@ -178,7 +191,7 @@ def run_one(snapshot: Snapshot, bare: Path, cache: Path, target: str, args) -> R
     row = Row(snapshot.name, target)
     if target != "as is":
         extra = ["--unsafe"] if args.unsafe else []
-        code, findings = migrate(crate, target, extra)
+        code, findings = migrate(project_dir(work, crate), target, extra)
         row.exit_code, row.findings = str(code), str(findings)
     if snapshot.repository.split("/")[1] in DRY_RUN_ONLY:
         row.compiles = "not built"

@@ -97,3 +97,14 @@ def test_a_malformed_manifest_is_named(tmp_path):
     _write(tmp_path, {"Cargo.toml": "[package\nname = 1\n"})
     with pytest.raises(ProjectError, match=r"Cargo.toml: cannot read TOML"):
         discover(tmp_path)
+
+
+def test_a_member_given_alone_names_the_workspace_its_pyo3_comes_from(tmp_path):
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["py"]\n\n[workspace.dependencies]\npyo3 = "0.25.1"\n')
+    member = tmp_path / "py"
+    (member / "src").mkdir(parents=True)
+    (member / "Cargo.toml").write_text('[package]\nname = "py"\nversion = "0.1.0"\n\n[dependencies]\npyo3.workspace = true\n')
+    (member / "src" / "lib.rs").write_text("")
+    with pytest.raises(ProjectError, match=r"comes from the workspace at .*: run on .* instead"):
+        discover(member)
+    assert [c.name for c in discover(tmp_path).pyo3_crates()] == ["py"]

@@ -136,6 +136,16 @@ def _workspace_root(manifest_path: Path, manifests: dict[Path, dict]) -> Path | 
     return None
 
 
+def _refuse_member_of_outer_workspace(root: Path, manifest: Path) -> None:
+    """A crate whose `pyo3.workspace = true` points above the given root: its requirement lives
+    outside what we may edit, so the project to give is that workspace."""
+    for parent in root.parents:
+        candidate = parent / "Cargo.toml"
+        if candidate.is_file() and "workspace" in _read_toml(candidate):
+            raise ProjectError(f"{manifest}: its pyo3 comes from the workspace at {candidate} (`workspace = true`): "
+                               f"run on {parent} instead")
+
+
 def discover(root: Path) -> Project:
     """Read the manifests under root. Paths in the result are relative to root."""
     root = root.resolve()
@@ -150,6 +160,8 @@ def discover(root: Path) -> Project:
         requirement, features, inherited = _requirement(_pyo3_entry(manifest))
         requirement_manifest = path if requirement else None
         workspace = _workspace_root(path, manifests)
+        if inherited and workspace is None:
+            _refuse_member_of_outer_workspace(root, path)
         if inherited and workspace is not None:
             ws_req, ws_features, _ = _requirement(
                 manifests[workspace].get("workspace", {}).get("dependencies", {}).get("pyo3")
