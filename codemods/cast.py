@@ -39,7 +39,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate.analysis import rust
-from migrate.analysis.attributes import attributes_before
+from migrate.analysis.attributes import pyclass_names
 from migrate.analysis.rust import FileIndex
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
@@ -74,22 +74,6 @@ ERRORS = {"DowncastError": "CastError", "DowncastIntoError": "CastIntoError"}
 _NOT_PYTHON_TYPES = {"PyErr", "PyResult", "PyRef", "PyRefMut", "PyBorrowError", "PyBorrowMutError"}
 _PYO3_HANDLES = ("Bound<", "Borrowed<", "Py<", "PyObject")
 _PYO3_MODULES = {("pyo3",), ("pyo3", "err"), ("::pyo3",)}
-
-
-def pyclass_names(snapshot: Snapshot) -> dict[Path, set[str]]:
-    """Crate manifest -> the names of its `#[pyclass]` types (their `downcast::<T>()` is PyO3's)."""
-    out: dict[Path, set[str]] = {}
-    for crate in snapshot.project.crates:
-        names = out.setdefault(crate.manifest, set())
-        for path in snapshot.rust_files(crate):
-            source = snapshot.contents[path]
-            if b"pyclass" not in source:
-                continue
-            for item in rust.nodes_of_kinds(rust.parse(source).root_node, ("struct_item", "enum_item")):
-                name = item.child_by_field_name("name")
-                if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
-                    names.add(rust.text(source, name))
-    return out
 
 
 def _turbofish_type(function: Node) -> Node | None:

@@ -24,12 +24,25 @@ What it does
     argument is already such an input). `PyErr` and `Borrowed` are written with a `pyo3::` path
     when the file does not import them.
 
+    The same rework gave `obj.extract::<T>()` the error type `T::Error`, which is no longer a
+    `PyErr` when T is a handle (`Bound<..>`, `Py<..>`, `PyRef<..>`, `PyRefMut<..>`), `&[u8]` or a
+    `#[pyclass]` of the crate. In a crate below 0.27, where such an error leaves the call as it is,
+    it is made a `PyErr` again, exactly what it was:
+
+        .map(|v| v.extract::<Shape>())              ->  .map(|v| v.extract::<Shape>().map_err(PyErr::from))
+        Err(e) => Err(e),   (in `match x.extract::<&[u8]>(py)`)  ->  Err(e) => Err(e.into()),
+        out.extract::<Bound<PyList>>()?  (in a closure)  ->  out.extract::<Bound<PyList>>().map_err(PyErr::from)?
+
+    (the value of a closure, function or `return`; a `?` inside a closure, whose error type this
+    codemod cannot see; a `match` arm that hands the error on). A `?` in a function returns a
+    `PyResult` converts by itself, and `if let Ok(..)`, `.ok()`, `.is_ok()` do not care.
+
 What it will not do
     - An impl whose `extract_bound` takes anything but one `&Bound<.., PyAny>` parameter bound to
       a plain name, or that is written inside a macro, is reported: the requirement then stops
       at 0.26, the last release with `extract_bound`.
-    - The error type of `obj.extract::<T>()` is now `T::Error`; code that hands such an error on
-      as a `PyErr` without `?` (`Err(e) => Err(e)`) needs `.into()`: the compiler points at it.
+    - An `extract()` without a turbofish whose error leaves it some other way: the compiler
+      points at it (`.map_err(PyErr::from)` is the fix).
 
 Fix safety
     Safe: the same conversion under the new signature, with the same error type.
@@ -41,7 +54,8 @@ from tree_sitter import Node
 
 from migrate.analysis import rust
 from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from migrate.analysis.attributes import pyclass_names
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
 from migrate.core.version import V0_27
 
@@ -54,7 +68,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#frompyobject-reworked-for-flexible-and-efficient-conversions",
     docs=__doc__.strip(),
-    triggers=("extract_bound",),
+    triggers=("extract_bound", "extract::<"),
 )
 
 GONE = V0_27  # 0.27 took `extract_bound` out of the trait: an impl kept as it is stays below 0.27
@@ -195,14 +209,93 @@ def rewrite_call(ctx: Context, call: Node, inputs: set[str]) -> list[Edit]:
     return edits
 
 
+# handles whose extraction error is a failed cast or borrow from 0.27 on, not a PyErr
+_NOT_PYERR = {"Bound", "Py", "PyRef", "PyRefMut", "Borrowed"}
+
+
+def _error_is_not_pyerr(written: str, pyclasses: set[str]) -> bool:
+    text = written.replace(" ", "").lstrip("&")
+    head = text.split("<")[0].split("::")[-1]
+    return text.startswith("[u8]") or head in _NOT_PYERR or head in pyclasses
+
+
+def _value_leaves(call: Node) -> bool:
+    """Whether the call's value is what a closure, a function or a `return` hands back."""
+    node, parent = call, call.parent
+    while parent is not None and parent.type == "block" and parent.named_children and parent.named_children[-1] == node:
+        node, parent = parent, parent.parent
+    if parent is None:
+        return False
+    if parent.type == "closure_expression" and rust.is_child(parent, "body", node):
+        return True
+    if parent.type == "function_item" and rust.is_child(parent, "body", node):
+        return True
+    return parent.type == "return_expression"
+
+
+def _in_closure(node: Node) -> bool:
+    for a in rust.ancestors(node):
+        if a.type == "closure_expression":
+            return True
+        if a.type == "function_item":
+            return False
+    return False
+
+
+def error_flow_edits(ctx: Context, index: FileIndex, pyclasses: set[str]) -> list[Edit]:
+    """Make `x.extract::<T>()`'s error a PyErr again where it leaves the call (T's error is not one)."""
+    edits = []
+    for name in rust.spelled(ctx.source, ctx.tree.root_node, [NEW]):
+        field = name.parent
+        generic = field.parent if field is not None and field.type == "field_expression" else None
+        call = generic.parent if generic is not None and generic.type == "generic_function" else None
+        if call is None or call.type != "call_expression" or not rust.is_child(field, "field", name):
+            continue
+        args = generic.child_by_field_name("type_arguments")
+        types = args.named_children if args is not None else []
+        if len(types) != 1 or not _error_is_not_pyerr(ctx.text(types[0]), pyclasses) or rust.in_macro(call):
+            continue
+        pyerr = _spelled_in_scope(ctx, call, "PyErr", index)
+        as_pyerr = Edit(call.end_byte, call.end_byte, f".map_err({pyerr}::from)".encode())
+        parent = call.parent
+        if parent.type == "try_expression" and _in_closure(call) or _value_leaves(call):
+            edits.append(as_pyerr)
+        elif parent.type == "match_expression":
+            edits.extend(_handed_on_errors(ctx, parent))
+    return edits
+
+
+def _handed_on_errors(ctx: Context, match: Node) -> list[Edit]:
+    """`Err(e) => Err(e)` arms -> `Err(e) => Err(e.into())`."""
+    edits = []
+    body = match.child_by_field_name("body")
+    for arm in body.named_children if body is not None else []:
+        pattern, value = arm.child_by_field_name("pattern"), arm.child_by_field_name("value")
+        if arm.type != "match_arm" or pattern is None or value is None:
+            continue
+        bound = ctx.text(pattern).replace(" ", "")
+        if bound.startswith("Err(") and ctx.text(value).replace(" ", "") == bound:
+            inner = bound[4:-1]
+            edits.append(Edit(value.start_byte, value.end_byte, f"Err({inner}.into())".encode()))
+    return edits
+
+
 class ExtractCodemod(Codemod):
     info = INFO
 
+    def scan(self, snapshot: Snapshot) -> dict:
+        return pyclass_names(snapshot)
+
     def transform(self, ctx: Context) -> None:
-        if OLD.encode() not in ctx.source:
-            return
         index = FileIndex.build(ctx.source)
         edits: list[Edit] = []
+        crate = ctx.crate
+        if crate is not None and crate.pyo3_version is not None and crate.pyo3_version < V0_27 \
+                and NEW.encode() in ctx.source:
+            edits.extend(error_flow_edits(ctx, index, ctx.facts.get(crate.manifest, set())))
+        if OLD.encode() not in ctx.source:
+            ctx.fix("`extract::<T>()` errors stay `PyErr`s", edits)
+            return
         inputs: dict[int, str] = {}  # reworked method id -> its input's name
         for impl in rust.nodes_of_kinds(ctx.tree.root_node, ("impl_item",)):
             if rust.in_macro(impl) is not None:

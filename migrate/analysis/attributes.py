@@ -138,3 +138,20 @@ def option_insertion(source: bytes, use: AttrUse, option: str) -> tuple[int, str
         return last.end_byte, f" {option}"  # more on the comma's line: stay on it
     # one option per line: a line of its own, after the comment that ends the comma's line
     return line_end + 1, f"{indent_text(source, tokens[0].start_byte)}{option},{eol}"
+
+
+def pyclass_names(snapshot) -> dict:
+    """Crate manifest -> the names of its `#[pyclass]` types (a `downcast::<T>()` or `extract::<T>()`
+    of one is PyO3's, and its extraction error is a borrow error, not a `PyErr`)."""
+    out: dict = {}
+    for crate in snapshot.project.crates:
+        names = out.setdefault(crate.manifest, set())
+        for path in snapshot.rust_files(crate):
+            source = snapshot.contents[path]
+            if b"pyclass" not in source:
+                continue
+            for item in rust.nodes_of_kinds(rust.parse(source).root_node, ("struct_item", "enum_item")):
+                name = item.child_by_field_name("name")
+                if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
+                    names.add(rust.text(source, name))
+    return out
