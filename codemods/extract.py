@@ -216,6 +216,8 @@ _NOT_PYERR = {"Bound", "Py", "PyRef", "PyRefMut", "Borrowed"}
 def _error_is_not_pyerr(written: str, pyclasses: set[str]) -> bool:
     text = written.replace(" ", "").lstrip("&")
     head = text.split("<")[0].split("::")[-1]
+    if head == "Option" and text.endswith(">"):  # `Option<T>` fails as T does
+        return _error_is_not_pyerr(text[text.index("<") + 1:-1], pyclasses)
     return text.startswith("[u8]") or head in _NOT_PYERR or head in pyclasses
 
 
