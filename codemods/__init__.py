@@ -24,6 +24,7 @@ from codemods import (
     py_clone,
     py_clone_feature,
     removed_features,
+    utf8_error,
 )
 from migrate.core.codemod import Codemod
 
@@ -31,6 +32,7 @@ REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
     cast.CODEMOD,
     extract.CODEMOD,
+    utf8_error.CODEMOD,
     clone_ref.CODEMOD,
     once_lock.CODEMOD,
     interpreter_aware_cells.CODEMOD,

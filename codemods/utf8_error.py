@@ -1,0 +1,111 @@
+"""utf8-error: `?` on a UTF-8/UTF-16 decoding error where it becomes a `PyErr` (0.29 removed the `From`).
+
+What it does
+    Up to PyO3 0.28, `PyErr` implemented `From<Utf8Error>` and `From<FromUtf16Error>`, so a `?` on
+    `std::str::from_utf8(..)` or `String::from_utf16(..)` in a function returning `PyResult` raised
+    a Python `UnicodeDecodeError` carrying the error's message. PyO3 0.29 removed those
+    conversions. Where the `?` hands its error to a `PyErr`, the conversion is written out, with
+    the same exception and message as before:
+
+        std::str::from_utf8(bytes)?
+        ->
+        std::str::from_utf8(bytes).map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))?
+
+    The `?` hands its error to a `PyErr` when the function around
+    it returns `PyResult`, or the closure around it is declared `-> PyResult<..>` or is mapped
+    over and collected `::<PyResult<..>>`.
+
+What it will not do
+    - A `?` whose error goes anywhere else (an `anyhow::Result`, a closure of unknown type) is
+      left alone: it never needed PyO3's conversion.
+    - `String::from_utf8` (its `FromUtf8Error` conversion was not removed) is left alone.
+
+Fix safety
+    Safe: the same exception type and message as PyO3's removed conversion.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from migrate.analysis import rust
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from migrate.core.model import Edit, Safety
+from migrate.core.version import V0_28
+
+INFO = CodemodInfo(
+    id="utf8-error",
+    summary="`?` on `str::from_utf8`/`String::from_utf16` into a PyErr -> an explicit UnicodeDecodeError (>= 0.28)",
+    language="rust",
+    safety=Safety.SAFE,
+    min_target=V0_28,
+    max_target=None,
+    guide=f"{GUIDE}#from-028-to-029",
+    docs=__doc__.strip(),
+    triggers=("from_utf8", "from_utf16"),
+)
+
+# The decoding functions whose error type lost its `From` impl for `PyErr` (written paths' tails).
+DECODERS = {("str", "from_utf8"), ("str", "from_utf8_mut"), ("String", "from_utf16")}
+CONVERSION = ".map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))"
+_PYRESULT = ("PyResult<", "pyo3::PyResult<", "Result<Self,PyErr>")
+
+
+def _decoder_call(ctx: Context, name: Node) -> Node | None:
+    """`std::str::from_utf8(..)` -> the call node, when name is the last segment of such a path."""
+    path = name.parent
+    if path is None or path.type != "scoped_identifier" or not rust.is_child(path, "name", name):
+        return None
+    segments = rust.path_segments(ctx.source, path)
+    call = path.parent
+    if len(segments) < 2 or tuple(segments[-2:]) not in DECODERS:
+        return None
+    if call is None or call.type != "call_expression" or not rust.is_child(call, "function", path):
+        return None
+    return call
+
+
+def _is_pyresult(ctx: Context, written: Node | None) -> bool:
+    return written is not None and ctx.text(written).replace(" ", "").startswith(_PYRESULT)
+
+
+def _collected_into_pyresult(ctx: Context, closure: Node) -> bool:
+    """`xs.map(|x| ..).collect::<PyResult<..>>()`: the closure's error type is PyErr."""
+    node = closure.parent  # arguments
+    call = node.parent if node is not None else None
+    outer = call.parent if call is not None else None
+    while outer is not None and outer.type in ("field_expression", "generic_function", "call_expression"):
+        if outer.type == "generic_function" and ctx.text(outer).endswith(">") and "collect::<" in ctx.text(outer):
+            args = outer.child_by_field_name("type_arguments")
+            return args is not None and any(_is_pyresult(ctx, t) for t in args.named_children)
+        outer = outer.parent
+    return False
+
+
+def hands_to_pyerr(ctx: Context, question: Node) -> bool:
+    """Whether the error of this `?` becomes a PyErr."""
+    for a in rust.ancestors(question):
+        if a.type == "closure_expression":
+            declared = a.child_by_field_name("return_type")
+            return _is_pyresult(ctx, declared) if declared is not None else _collected_into_pyresult(ctx, a)
+        if a.type == "function_item":
+            return _is_pyresult(ctx, a.child_by_field_name("return_type"))
+    return False
+
+
+class Utf8ErrorCodemod(Codemod):
+    info = INFO
+
+    def transform(self, ctx: Context) -> None:
+        edits = []
+        for name in rust.spelled(ctx.source, ctx.tree.root_node, ["from_utf8", "from_utf8_mut", "from_utf16"]):
+            call = _decoder_call(ctx, name)
+            question = call.parent if call is not None else None
+            if question is None or question.type != "try_expression" or rust.in_macro(call) is not None:
+                continue
+            if hands_to_pyerr(ctx, question):
+                edits.append(Edit(call.end_byte, call.end_byte, CONVERSION.encode()))
+        ctx.fix("`?` on a decoding error -> an explicit UnicodeDecodeError", edits)
+
+
+CODEMOD = Utf8ErrorCodemod()
