@@ -7,22 +7,24 @@ What it does
     0.21-0.26 shape stops compiling at 0.27. Each one moves to the new shape, keeping `PyErr` as
     its error:
 
-        impl<'py> FromPyObject<'py> for Point {          impl<'a, 'py> FromPyObject<'a, 'py> for Point {
-            fn extract_bound(ob: &Bound<'py, PyAny>)  ->     type Error = PyErr;
-                -> PyResult<Self> {
-                let x = ob.getattr("x")?;                    fn extract(ob: Borrowed<'a, 'py, PyAny>)
-                helper(ob)                                       -> PyResult<Self> {
-            }                                                    let x = ob.getattr("x")?;
-        }                                                        helper(&ob)
-                                                             }
-                                                         }
+        impl<'py> FromPyObject<'py> for Point {
+            fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+                let x = ob.getattr("x")?;
+                ..
+        ->
+        impl<'a, 'py> FromPyObject<'a, 'py> for Point {
+            type Error = PyErr;
 
-    In the body, method calls on the input work as before (`Borrowed` derefs to `Bound`); where
-    the input itself is passed on, it is passed as `&ob`, which derefs to the `&Bound` the callee
-    takes. `FromPyObject<'_>` becomes `FromPyObject<'_, '_>`. Calls of the removed function,
-    `T::extract_bound(&obj)`, become `T::extract(obj.as_borrowed())` (`T::extract(ob)` when the
-    argument is already such an input). `PyErr` and `Borrowed` are written with a `pyo3::` path
-    when the file does not import them.
+            fn extract(ob: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                let ob: &Bound<'py, PyAny> = &ob;
+                let x = ob.getattr("x")?;
+                ..
+
+    The body reads its input as the `&Bound` it was written for, so it is left as it was
+    (`Borrowed` has inherent methods of its own, `cast` among them, that return other types).
+    `FromPyObject<'_>` becomes `FromPyObject<'_, '_>`. Calls of the removed function,
+    `T::extract_bound(&obj)`, become `T::extract(obj.as_borrowed())`. `PyErr` and `Borrowed` are
+    written with a `pyo3::` path when the file does not import them.
 
     The same rework gave `obj.extract::<T>()` the error type `T::Error`, which is no longer a
     `PyErr` when T is a handle (`Bound<..>`, `Py<..>`, `PyRef<..>`, `PyRefMut<..>`), `&[u8]` or a
@@ -74,7 +76,6 @@ INFO = CodemodInfo(
 GONE = V0_27  # 0.27 took `extract_bound` out of the trait: an impl kept as it is stays below 0.27
 OLD, NEW = "extract_bound", "extract"
 _PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
-_PASSED_AS_IS = ("field_expression", "reference_expression")  # `ob.method()`, `&ob`: no change needed
 
 
 def _trait_lifetime(source: bytes, impl: Node) -> tuple[Node, str] | None:
@@ -156,7 +157,7 @@ def rework_impl(ctx: Context, index: FileIndex, impl: Node) -> list[Edit] | None
     indent = _indent(source, method.start_byte)
     error = _spelled_in_scope(ctx, method, "PyErr", index)
     edits.append(Edit(method.start_byte, method.start_byte, f"type Error = {error};\n\n{indent}".encode()))
-    edits.extend(_pass_by_reference(ctx, method, rust.text(source, param.child_by_field_name("pattern"))))
+    edits.extend(_read_as_bound(ctx, method, rust.text(source, param.child_by_field_name("pattern")), py))
     return edits
 
 
@@ -165,18 +166,17 @@ def _indent(source: bytes, offset: int) -> str:
     return source[line_start:offset].decode() if not source[line_start:offset].strip() else ""
 
 
-def _pass_by_reference(ctx: Context, method: Node, name: str) -> list[Edit]:
-    """`helper(ob)` -> `helper(&ob)`: the input is a `Borrowed` now, and `&Borrowed` derefs to `&Bound`."""
+def _read_as_bound(ctx: Context, method: Node, name: str, py: str) -> list[Edit]:
+    """`let ob: &Bound<'py, PyAny> = &ob;` first in the body, when the body reads its input."""
     body = method.child_by_field_name("body")
-    edits = []
-    for node in rust.spelled(ctx.source, body, [name]) if body is not None else []:
-        parent = node.parent
-        if node.type != "identifier" or parent.type in _PASSED_AS_IS or rust.in_macro(node) is not None:
-            continue
-        if parent.type == "arguments" and _is_extract_call(ctx, parent.parent):
-            continue  # `T::extract_bound(ob)` becomes `T::extract(ob)`: a Borrowed is what it takes
-        edits.append(Edit(node.start_byte, node.start_byte, b"&"))
-    return edits
+    if body is None or name.startswith("_") or not any(n.type == "identifier" for n in rust.spelled(ctx.source, body, [name])):
+        return []
+    shadow = f"let {name}: &Bound<{py}, PyAny> = &{name};"
+    statements = [c for c in body.named_children]
+    if statements and ctx.source.count(b"\n", body.start_byte, statements[0].start_byte):
+        return [Edit(statements[0].start_byte, statements[0].start_byte,
+                     f"{shadow}\n{_indent(ctx.source, statements[0].start_byte)}".encode())]
+    return [Edit(body.start_byte + 1, body.start_byte + 1, f" {shadow}".encode())]
 
 
 def _is_extract_call(ctx: Context, call: Node | None) -> bool:
@@ -187,8 +187,8 @@ def _is_extract_call(ctx: Context, call: Node | None) -> bool:
     return name is not None and ctx.text(name) == OLD
 
 
-def rewrite_call(ctx: Context, call: Node, inputs: set[str]) -> list[Edit]:
-    """`T::extract_bound(&obj)` -> `T::extract(obj.as_borrowed())` (`T::extract(ob)` for a reworked input)."""
+def rewrite_call(ctx: Context, call: Node) -> list[Edit]:
+    """`T::extract_bound(&obj)` -> `T::extract(obj.as_borrowed())`."""
     function = call.child_by_field_name("function")
     name = function.child_by_field_name("name")
     args = [a for a in call.child_by_field_name("arguments").named_children if a.type not in ("line_comment", "block_comment")]
@@ -196,8 +196,6 @@ def rewrite_call(ctx: Context, call: Node, inputs: set[str]) -> list[Edit]:
         return []
     edits = [Edit(name.start_byte, name.end_byte, NEW.encode())]
     arg = args[0]
-    if arg.type == "identifier" and ctx.text(arg) in inputs:
-        return edits
     if arg.type == "reference_expression":
         value = arg.child_by_field_name("value")
         edits.append(Edit(arg.start_byte, value.start_byte, b""))
@@ -298,7 +296,6 @@ class ExtractCodemod(Codemod):
         if OLD.encode() not in ctx.source:
             ctx.fix("`extract::<T>()` errors stay `PyErr`s", edits)
             return
-        inputs: dict[int, str] = {}  # reworked method id -> its input's name
         for impl in rust.nodes_of_kinds(ctx.tree.root_node, ("impl_item",)):
             if rust.in_macro(impl) is not None:
                 continue
@@ -307,17 +304,13 @@ class ExtractCodemod(Codemod):
                 ctx.finding(impl, "an `impl FromPyObject` of the 0.21-0.26 shape this codemod cannot move to 0.27's "
                             "`extract(Borrowed)`: port it by hand (see the guide)", removed_in=GONE)
                 continue
-            if reworked:
-                method = _old_method(ctx.source, impl)
-                inputs[method.id] = ctx.text(_input_parameter(ctx.source, method).child_by_field_name("pattern"))
             edits.extend(reworked)
         for node in rust.spelled(ctx.source, ctx.tree.root_node, [OLD]):
             call = node.parent.parent if node.parent is not None else None
             if node.parent.type == "scoped_identifier" and call is not None and _is_extract_call(ctx, call):
                 if rust.in_macro(call) is not None:
                     continue
-                method = next((a for a in rust.ancestors(call) if a.id in inputs), None)
-                edits.extend(rewrite_call(ctx, call, {inputs[method.id]} if method is not None else set()))
+                edits.extend(rewrite_call(ctx, call))
         ctx.fix("`FromPyObject::extract_bound` -> 0.27's `extract(Borrowed)`", edits)
 
 

@@ -18,16 +18,21 @@ What it does
     (`numpy = "0.22"` -> `"0.26"`). Only the version strings' bytes change: formatting, quoting
     style, comments, CRLF line ends and a BOM are kept.
 
-    A companion with no release for the target line blocks the whole move: nothing in that manifest
-    (nor in the rest of its workspace) is changed; a finding names the crate, the newest PyO3 line
-    it supports and the lines its releases skip between, and each manifest that was left alone gets
-    a finding listing the moves it did not make. Why not bump `pyo3` anyway? Because cargo would
-    then refuse to resolve the manifest (two PyO3 versions that both declare `links = "python"`):
-    the project could no longer build at all, whereas left alone its dependencies still resolve and
-    the findings say what to wait for or replace. Pick a `--target-pyo3` that every companion has a
-    release for to keep the code (the other codemods still run) and the manifest in step. The same
-    holds for a requirement this codemod cannot rewrite (a range such as `">=0.20, <0.23"` that
-    excludes the target).
+    Beyond the table, Cargo.lock says which packages of the crate's graph depend on pyo3 or
+    pyo3-ffi (pyo3-ffi `links = "python"`: one PyO3 line per build). A direct dependency among them
+    moves like a companion, to its lowest release whose own pyo3 requirement admits the target, as
+    the registry's index says (migrate/analysis/registry.py: this tool's cache, the crates.io sparse
+    index, cargo's index cache; the fix names the source). One reached through another dependency
+    (arrow's `arrow-pyarrow`) cannot move until that dependency does: it blocks, and the finding
+    names both and the first release that would do.
+
+    A companion or dependency with no release for the target blocks the move, and a blocked move is
+    not half made: the whole run (every codemod) is made again at the highest release line that
+    every such dependency supports, so code and manifest stay in step and cargo can resolve them.
+    The findings say what holds the crate there and what to wait for or replace; cargo would
+    otherwise refuse to resolve the manifest (two PyO3 versions that both declare
+    `links = "python"`). The same holds for a requirement this codemod cannot rewrite (a range such
+    as `">=0.20, <0.23"` that excludes the target): reported, not moved.
 
 Example
     [dependencies]
@@ -64,7 +69,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import String
 
-from migrate.analysis import companions
+from migrate.analysis import companions, registry
 from migrate.core.cargo import dependency_tables
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety, minimal_edit
@@ -164,11 +169,14 @@ class Plan:
     """What one manifest needs: changes to make, and what blocks them or needs a look."""
 
     changes: list[tuple[Requirement, str]] = field(default_factory=list)  # (entry, new requirement)
-    blockers: list[tuple[Requirement, str]] = field(default_factory=list)  # (entry, why it blocks)
+    # (entry, why it blocks, the release line it rules out: the run is held below it, or None)
+    blockers: list[tuple[Requirement, str, Version | None]] = field(default_factory=list)
     notes: list[tuple[Requirement, str]] = field(default_factory=list)  # findings that block nothing
+    notes_on_moves: list[str] = field(default_factory=list)  # where a looked-up release came from
 
 
-def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Plan) -> None:
+def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Plan, live: dict) -> None:
+    """A companion (the table's row, or the registry's for a dependency the lock shows on pyo3)."""
     name = req.package
     if name in companions.UNDECLARED:
         if raising and req.version is not None:
@@ -176,6 +184,14 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
                                     f"release works with PyO3 {_line_key(line)}: check it by hand"))
         return
     row = companions.COMPANIONS.get(name)
+    source = ""
+    if name in live:
+        found = live[name]
+        if isinstance(found, str):  # no source answered: the release for the target is unknown
+            if raising and req.version is not None:
+                plan.blockers.append((req, found, line))
+            return
+        row, source = found.lines, f" (from {found.source})"
     if row is None:
         return
     if req.external:
@@ -190,12 +206,14 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
         newest = max(row.values(), key=Version.parse)
         if current is not None and current > Version.parse(newest):
             return  # a release newer than the table knows: the user moved it on purpose
-        plan.blockers.append((req, _no_release(name, row, line)))
+        plan.blockers.append((req, _no_release(name, row, line), _ruled_out(row, line)))
         return
     if current is not None and _simple(req.version) and current >= Version.parse(want):
         return
     if _simple(req.version):
         plan.changes.append((req, raised(req.version, want)))
+        if source:
+            plan.notes_on_moves.append(f"{name}{source}")
         return
     try:
         if admits(req.version, _astuple(Version.parse(want))):
@@ -203,7 +221,13 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
     except ValueError:
         pass
     plan.blockers.append((req, f"{name} = {req.version!r} excludes {want}, the release for PyO3 "
-                               f"{_line_key(line)}, and is not a requirement this codemod rewrites: set it by hand"))
+                               f"{_line_key(line)}, and is not a requirement this codemod rewrites: set it by hand", None))
+
+
+def _ruled_out(row: dict[str, str], line: Version) -> Version | None:
+    """The line after the highest one up to `line` that the row supports: the run is held below it."""
+    supported = [_parse_line(k) for k in row if _parse_line(k) <= line]
+    return Version(line.major, max(supported).minor + 1) if supported else None
 
 
 def _no_release(name: str, row: dict[str, str], line: Version) -> str:
@@ -239,10 +263,10 @@ def _family_decision(req: Requirement, target: Version, plan: Plan) -> None:
     except ValueError:
         pass
     plan.blockers.append((req, f"{req.package} = {req.version!r} excludes PyO3 {target} and is not a requirement "
-                               "this codemod rewrites: set it by hand"))
+                               "this codemod rewrites: set it by hand", None))
 
 
-def plan_manifest(doc: dict, target: Version, started: Version | None) -> Plan:
+def plan_manifest(doc: dict, target: Version, started: Version | None, live: dict | None = None) -> Plan:
     """What moving this manifest to `target` takes.
 
     started: the PyO3 the crate built with when the run began (the project's facts, which do not
@@ -260,7 +284,7 @@ def plan_manifest(doc: dict, target: Version, started: Version | None) -> Plan:
         if req.package in FAMILY:
             _family_decision(req, target, plan)
         else:
-            _companion_decision(req, line, raising, plan)
+            _companion_decision(req, line, raising, plan, live or {})
     return plan
 
 
@@ -327,6 +351,51 @@ def locate(source: bytes, req: Requirement) -> int:
     return m.start() + len(m[0]) - len(m[0].lstrip(b" \t")) if m else 0
 
 
+# --- dependencies that depend on pyo3 (from Cargo.lock) ------------------------------------------
+
+def _known(name: str) -> bool:
+    return name in companions.COMPANIONS or name in companions.UNDECLARED or name in FAMILY
+
+
+def _live_rows(crates: list, snapshot: Snapshot) -> dict:
+    """Direct dependencies the lock shows on an older PyO3 line than the target, not in the table:
+    name -> their row from the registry, or why none could be had."""
+    live: dict = {}
+    for crate in crates:
+        target = snapshot.target_for(crate.manifest)
+        for dep in crate.pyo3_dependents:
+            if dep.via != dep.name or _known(dep.name) or target is None or dep.pyo3.line() >= target.line():
+                continue
+            if dep.name not in live:
+                row = registry.pyo3_row(dep.name)
+                if row is None:
+                    row = (f"{dep.name} {dep.version} depends on PyO3 {_line_key(dep.pyo3)} and no source of the "
+                           "registry's index answered (offline?): run again online, or move it by hand")
+                elif not row.lines:
+                    row = f"{dep.name}: no release in {row.source} declares a dependency on pyo3: move it by hand"
+                live[dep.name] = row
+    return live
+
+
+def _transitive_blockers(crate, doc: dict, target: Version, plan: Plan) -> None:
+    """A package that depends on pyo3 through one of the crate's dependencies pins PyO3's line:
+    until that dependency moves, the crate cannot (cargo would fail to select a version)."""
+    reqs = requirements(doc)
+    for dep in crate.pyo3_dependents:
+        if dep.via == dep.name or dep.pyo3.line() >= target.line():
+            continue
+        anchor = next((r for r in reqs if r.package == dep.via), None) or next((r for r in reqs if r.package == "pyo3"), None)
+        if anchor is None:
+            continue
+        row = registry.pyo3_row(dep.name)
+        first = row.lines.get(_line_key(target)) if row is not None else None
+        known = f"; its first release for PyO3 {_line_key(target)} is {first} (from {row.source})" if first else ""
+        plan.blockers.append((anchor, f"{dep.name} {dep.version}, through {dep.via}, depends on PyO3 "
+                                      f"{_line_key(dep.pyo3)}: cargo cannot select PyO3 {_line_key(target)} until "
+                                      f"{dep.via} moves to a release that brings a newer {dep.name}{known}",
+                              Version(dep.pyo3.major, dep.pyo3.minor + 1)))
+
+
 # --- the codemod -------------------------------------------------------------------------------
 
 @dataclass
@@ -369,6 +438,7 @@ class ManifestCodemod(Codemod):
                 unit_floor[unit] = floor
         plans: dict[Path, Plan] = {}
         blocked_by: dict[Path, list[str]] = {}
+        live = _live_rows(crates, snapshot)
         for path, doc in docs.items():
             unit = unit_of[path]
             target = snapshot.target_for(path)
@@ -376,9 +446,11 @@ class ManifestCodemod(Codemod):
                 continue
             crate = snapshot.project.crate_of(path)
             floor = _floor(crate.requirement) if crate is not None and crate.requirement else None
-            plan = plan_manifest(doc, target, floor or unit_floor.get(unit))
+            plan = plan_manifest(doc, target, floor or unit_floor.get(unit), live)
             plans[path] = plan
-            for req, _ in plan.blockers:
+            if crate is not None and crate in crates and crate.manifest == path:
+                _transitive_blockers(crate, doc, target, plan)
+            for req, *_ in plan.blockers:
                 named = blocked_by.setdefault(unit, [])
                 if f"{req.package} ({path.as_posix()})" not in named:
                     named.append(f"{req.package} ({path.as_posix()})")
@@ -389,8 +461,10 @@ class ManifestCodemod(Codemod):
         if ctx.path.name != "Cargo.toml" or ctx.path not in facts.plans:
             return
         plan = facts.plans[ctx.path]
-        for req, message in plan.notes + plan.blockers:
+        for req, message in plan.notes:
             ctx.finding(locate(ctx.source, req), message)
+        for req, message, ruled_out in plan.blockers:
+            ctx.finding(locate(ctx.source, req), message, removed_in=ruled_out)
         blockers = facts.blocked_by.get(facts.unit_of.get(ctx.path, ctx.path), [])
         moves = list(dict.fromkeys(f"{req.package} {req.version} -> {new}" for req, new in plan.changes))
         if blockers:
@@ -404,7 +478,8 @@ class ManifestCodemod(Codemod):
             ctx.finding(locate(ctx.source, plan.changes[0][0]), f"could not edit ({', '.join(moves)}): {exc}")
             return
         if edits:
-            ctx.fix("; ".join(moves), edits)
+            looked_up = f" (releases looked up: {', '.join(plan.notes_on_moves)})" if plan.notes_on_moves else ""
+            ctx.fix("; ".join(moves) + looked_up, edits)
 
 
 CODEMOD = ManifestCodemod()

@@ -11,6 +11,11 @@ What it does
         ->
         std::str::from_utf8(bytes).map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))?
 
+    The behaviour is PyO3's to the letter, quirk included: Python cannot build a
+    `UnicodeDecodeError` from one message, so the caller sees a `TypeError`, before and after.
+    `PyUnicodeDecodeError::new_utf8(py, bytes, err)` raises a proper one: a person's choice, as it
+    changes what callers catch.
+
     The `?` hands its error to a `PyErr` when the function around
     it returns `PyResult`, or the closure around it is declared `-> PyResult<..>` or is mapped
     over and collected `::<PyResult<..>>`.
@@ -21,7 +26,7 @@ What it will not do
     - `String::from_utf8` (its `FromUtf8Error` conversion was not removed) is left alone.
 
 Fix safety
-    Safe: the same exception type and message as PyO3's removed conversion.
+    Safe: the same exception type and arguments as PyO3's removed conversion, so the same outcome.
 """
 
 from __future__ import annotations

@@ -37,19 +37,25 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "migrate" / "companions.py"
 sys.path.insert(0, str(ROOT))
 
-from migrate.core.version import admits  # noqa: E402  (cargo's requirement rules, shared with the codemod)
+from migrate.analysis.registry import (  # noqa: E402  (the index records, shared with the manifest codemod)
+    SemVer,
+    cargo_cache_files,
+    cargo_home,
+    companion_table,
+    pyo3_lines,
+    pyo3_requirement,
+    read_cache,
+)
 
 # The crates whose releases track PyO3's, with why they are listed. Found through PyO3's README
 # ("Tools and libraries") and the ecosystem around it. A crate that has no dependency on pyo3 in the
@@ -76,68 +82,19 @@ CANDIDATES: dict[str, str] = {
     "dict_derive": "derive FromPyObject/IntoPy for dicts (a proc-macro crate)",
 }
 
-PYO3_NAMES = ("pyo3", "pyo3-ffi")
-CACHE_VERSION = 3
-INDEX_FORMAT_VERSION = 2
 
-
-# --- Cargo's semver requirements ------------------------------------------------------------
-
-@dataclass(frozen=True, order=True)
-class SemVer:
-    major: int
-    minor: int
-    patch: int
-    pre: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> "SemVer":
-        core, _, _build = text.partition("+")
-        core, _, pre = core.partition("-")
-        major, minor, patch = (int(p) for p in core.split("."))
-        return cls(major, minor, patch, pre)
-
-    def line(self) -> tuple[int, int]:
-        return (self.major, self.minor)
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}" + (f"-{self.pre}" if self.pre else "")
-
-
-def requirement_matches(requirement: str, version: SemVer) -> bool:
-    """Cargo's reading of `requirement` ("^0.22", ">=0.23, <0.25", "*") for a release version."""
-    if version.pre:
-        return False  # prereleases are never offered as companions' PyO3
-    return admits(requirement, (version.major, version.minor, version.patch))
 
 
 # --- cargo's index cache ----------------------------------------------------------------------
 
-def cargo_home() -> Path:
-    return Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
-
-
-def _index_prefix(name: str) -> str:
-    name = name.lower()
-    if len(name) <= 2:
-        return f"{len(name)}/{name}"
-    if len(name) == 3:
-        return f"3/{name[0]}/{name}"
-    return f"{name[:2]}/{name[2:4]}/{name}"
-
-
-def _cache_files(name: str) -> list[Path]:
-    return list((cargo_home() / "registry" / "index").glob(f"*/.cache/{_index_prefix(name)}"))
-
-
 def fetch(name: str, workdir: Path) -> Path | None:
     """Make cargo fetch NAME's index file from the registry; return cargo's cached copy (None: no such crate)."""
-    before = {p: p.stat().st_mtime_ns for p in _cache_files(name)}
+    before = {p: p.stat().st_mtime_ns for p in cargo_cache_files(name)}
     proc = subprocess.run(["cargo", "info", "--quiet", name], cwd=workdir, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(f"  cargo info {name}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'failed'}\n")
         return None
-    files = _cache_files(name)
+    files = cargo_cache_files(name)
     fresh = [p for p in files if before.get(p) != p.stat().st_mtime_ns]
     chosen = max(fresh or files, key=lambda p: p.stat().st_mtime_ns, default=None)
     if chosen is None:
@@ -145,80 +102,12 @@ def fetch(name: str, workdir: Path) -> Path | None:
     return chosen
 
 
-def read_cache(path: Path) -> list[dict]:
-    """The registry's JSON records from one cargo index cache file (cache format 3, index format 2)."""
-    data = path.read_bytes()
-    if len(data) < 5 or data[0] != CACHE_VERSION or int.from_bytes(data[1:5], "little") != INDEX_FORMAT_VERSION:
-        raise SystemExit(f"{path}: unknown cargo index cache layout (header {data[:5]!r}); update this script")
-    fields = data[5:].split(b"\0")
-    # fields: index_version, then (version, json) pairs, then the empty string after the last NUL
-    records = []
-    pairs = fields[1:]
-    if pairs and pairs[-1] == b"":
-        pairs = pairs[:-1]
-    if len(pairs) % 2:
-        raise SystemExit(f"{path}: odd number of fields; update this script")
-    for version, blob in zip(pairs[0::2], pairs[1::2]):
-        record = json.loads(blob)
-        if record.get("vers") != version.decode():
-            raise SystemExit(f"{path}: record for {version!r} holds {record.get('vers')!r}")
-        records.append(record)
-    return records
-
-
 # --- the table --------------------------------------------------------------------------------
-
-def pyo3_lines(records: list[dict]) -> list[SemVer]:
-    return sorted(
-        v for v in (SemVer.parse(r["vers"]) for r in records if not r.get("yanked")) if not v.pre
-    )
-
-
-def _pyo3_requirement(record: dict) -> str | None:
-    deps = [
-        d for d in record.get("deps", [])
-        if (d.get("package") or d["name"]) in PYO3_NAMES and d.get("kind", "normal") in ("normal", None)
-    ]
-    if not deps:
-        return None
-    plain = [d for d in deps if not d.get("target")] or deps
-    pyo3 = [d for d in plain if (d.get("package") or d["name"]) == "pyo3"] or plain
-    return pyo3[0]["req"]
-
-
-def _admitted(requirement: str, releases: list[SemVer]) -> set[tuple[int, int]]:
-    return {v.line() for v in releases if requirement_matches(requirement, v)}
-
-
-def companion_table(records: list[dict], releases: list[SemVer]) -> dict[str, str]:
-    """{"0.26": lowest version admitting PyO3 0.26, ...} for one companion's index records."""
-    versions = []
-    for record in records:
-        version = SemVer.parse(record["vers"])
-        requirement = _pyo3_requirement(record)
-        if record.get("yanked") or version.pre or requirement is None:
-            continue
-        lines = _admitted(requirement, releases)
-        open_ended = requirement_matches(requirement, SemVer(999, 0, 0))
-        if lines:
-            versions.append((version, lines, open_ended))
-    versions.sort()
-    table: dict[tuple[int, int], SemVer] = {}
-    for i, (version, lines, open_ended) in enumerate(versions):
-        if open_ended:
-            later_starts = [min(l) for _, l, _ in versions[i + 1:] if min(l) > min(lines)]
-            if later_starts:
-                lines = {line for line in lines if line < min(later_starts)}
-        for line in lines:
-            if line not in table or version < table[line]:
-                table[line] = version
-    return {f"{major}.{minor}": str(v) for (major, minor), v in sorted(table.items())}
-
 
 def _dropped_pyo3(records: list[dict]) -> str | None:
     """The first release after which the crate no longer declares pyo3 at all (None: it still does)."""
     releases = sorted(
-        (SemVer.parse(r["vers"]), _pyo3_requirement(r) is not None)
+        (SemVer.parse(r["vers"]), pyo3_requirement(r) is not None)
         for r in records
         if not r.get("yanked") and not SemVer.parse(r["vers"]).pre
     )

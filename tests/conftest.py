@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# The registry's index as the tests know it: made-up records, never the network.
+os.environ["PYO3_MIGRATE_REGISTRY"] = str(Path(__file__).parent / "registry")
 
 LIB_RS = textwrap.dedent(
     """\

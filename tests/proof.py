@@ -22,8 +22,8 @@ from migrate.shell.verify import CheckResult, cargo_check
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_projects"
-# the std OnceLock path (0.23-0.25), the first PyOnceLock release, the latest line the tool knows
-TARGETS = ("0.25", "0.26", "0.29")
+# the std OnceLock path (0.23-0.25), the first PyOnceLock release, the first without `downcast`, the newest
+TARGETS = ("0.25", "0.26", "0.29", "0.30")
 # safe fixes only (the default), and with the unsafe ones too: both outputs must compile
 FIX_SETS = {"safe": (), "unsafe": ("--unsafe",)}
 _IGNORED = shutil.ignore_patterns("target", "Cargo.lock", "*.so", "__pycache__", ".venv", "*.egg-info")

@@ -1,6 +1,6 @@
 """Migrated samples still work, not just compile: each sample is built with maturin for this
 interpreter and its own threaded pytest suite runs against the wheel, as it is and after the
-farthest migration (to 0.29, unsafe fixes included: every codemod's output runs).
+farthest migration (to 0.30, unsafe fixes included: every codemod's output runs).
 
 Slow (a maturin build per run, PyO3 compiled once per release in the shared target directory):
 marked `runtime`.
@@ -17,7 +17,7 @@ from tests.proof import build_and_install, copy_sample, make_venv, migrate, run_
 
 pytestmark = pytest.mark.runtime
 SAMPLES = samples()
-RUNS = {"as-is": None, "0.29-unsafe": ("0.29", "--unsafe")}
+RUNS = {"as-is": None, "0.30-unsafe": ("0.30", "--unsafe")}
 
 
 @pytest.fixture(scope="module")

@@ -161,9 +161,10 @@ def _say_why_held(project: Project, results: list[FileResult], holding: list[Fin
             result.findings.append(finding)
     kept = sorted(_dedupe(holding), key=lambda f: (f.removed_in, f.path, f.line, f.column))
     shown = "; ".join(f"{f.location()} [{f.codemod}]" for f in kept[:3]) + (f" and {len(kept) - 3} more" if len(kept) > 3 else "")
+    removal = kept[0].removed_in
     message = (f"the `pyo3` requirement stops at {held.major}.{held.minor}, not {asked.major}.{asked.minor}: "
-               f"code kept by the findings at {shown} uses what PyO3 {kept[0].removed_in.major}."
-               f"{kept[0].removed_in.minor} removes; migrate it by hand, then run again")
+               f"what the findings at {shown} keep rules out PyO3 {removal.major}.{removal.minor} "
+               "(an API it removes, or a dependency that stays below it); act on them, then run again")
     for manifest in dict.fromkeys(c.requirement_manifest for c in project.pyo3_crates() if c.requirement_manifest):
         result = by_path.get(manifest)
         if result is not None:

@@ -22,6 +22,16 @@ class ProjectError(Exception):
     """A project that cannot be read: the message names the file."""
 
 
+@dataclass(frozen=True)
+class LockedDependent:
+    """A registry package in Cargo.lock that depends on pyo3 or pyo3-ffi (so it pins the PyO3 line)."""
+
+    name: str
+    version: str
+    pyo3: Version  # the PyO3 it is locked against
+    via: str  # the crate's direct dependency that brings it in (its own name when direct)
+
+
 @dataclass
 class Crate:
     name: str
@@ -31,6 +41,7 @@ class Crate:
     locked: Version | None  # from Cargo.lock, when it agrees with the requirement's release line
     features: list[str]
     rust_files: list[Path] = field(default_factory=list)
+    pyo3_dependents: tuple[LockedDependent, ...] = ()  # from Cargo.lock, when there is one
 
     @property
     def directory(self) -> Path:
@@ -114,18 +125,54 @@ def _requirement(entry: object) -> tuple[str | None, list[str], bool]:
     return None, [], False
 
 
-def _locked_pyo3(lock_path: Path, seen: dict[Path, Version | None]) -> Version | None:
-    """The lowest pyo3 a Cargo.lock pins (each lock file read once: a workspace shares one)."""
+_PINS_THE_LINE = ("pyo3", "pyo3-ffi")  # pyo3-ffi `links = "python"`: one of it per build
+_FAMILY = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-macros-backend", "pyo3-build-config")
+
+
+def _read_lock(lock_path: Path, seen: dict[Path, list[dict]]) -> list[dict]:
+    """A Cargo.lock's packages (each lock file read once: a workspace shares one)."""
     if lock_path not in seen:
-        seen[lock_path] = None
-        if lock_path.is_file():
-            versions = [
-                Version.parse(pkg["version"])
-                for pkg in _read_toml(lock_path).get("package", [])
-                if pkg.get("name") == "pyo3"
-            ]
-            seen[lock_path] = min(versions) if versions else None
+        seen[lock_path] = _read_toml(lock_path).get("package", []) if lock_path.is_file() else []
     return seen[lock_path]
+
+
+def _locked_pyo3(packages: list[dict]) -> Version | None:
+    """The lowest pyo3 a Cargo.lock pins."""
+    versions = [Version.parse(pkg["version"]) for pkg in packages if pkg.get("name") == "pyo3"]
+    return min(versions) if versions else None
+
+
+def _dependents(packages: list[dict], crate: str) -> tuple[LockedDependent, ...]:
+    """The registry packages in the crate's graph that depend on pyo3/pyo3-ffi, each with the
+    crate's direct dependency that brings it in (a breadth-first walk of the lock's graph)."""
+    by_name: dict[str, list[dict]] = {}
+    for pkg in packages:
+        by_name.setdefault(pkg["name"], []).append(pkg)
+    pyo3 = {pkg["version"]: Version.parse(pkg["version"]) for pkg in by_name.get("pyo3", [])}
+
+    def deps(pkg: dict) -> list[tuple[str, str | None]]:
+        return [(d.split()[0], d.split()[1] if len(d.split()) > 1 else None) for d in pkg.get("dependencies", [])]
+
+    def resolve(name: str, version: str | None) -> dict | None:
+        options = by_name.get(name, [])
+        return next((p for p in options if version is None or p["version"] == version), None)
+
+    roots = [p for p in by_name.get(crate, []) if "source" not in p]
+    found: dict[tuple[str, str], LockedDependent] = {}
+    queue = [(resolve(n, v), n) for root in roots[:1] for n, v in deps(root)]
+    seen: set[tuple[str, str]] = set()
+    while queue:
+        pkg, via = queue.pop(0)
+        if pkg is None or (pkg["name"], pkg["version"]) in seen:
+            continue
+        seen.add((pkg["name"], pkg["version"]))
+        pinned = [v for n, v in deps(pkg) if n in _PINS_THE_LINE]
+        if pinned and pkg["name"] not in _FAMILY and "source" in pkg:
+            version = pyo3.get(pinned[0]) if pinned[0] else (min(pyo3.values()) if pyo3 else None)
+            if version is not None:
+                found[(pkg["name"], pkg["version"])] = LockedDependent(pkg["name"], pkg["version"], version, via)
+        queue.extend((resolve(n, v), via) for n, v in deps(pkg))
+    return tuple(found.values())
 
 
 def _workspace_root(manifest_path: Path, manifests: dict[Path, dict]) -> Path | None:
@@ -153,7 +200,7 @@ def discover(root: Path) -> Project:
     cargo_paths = [f for f in files if f.name == "Cargo.toml"]
     manifests = {p: _read_toml(p) for p in cargo_paths}
     crates: list[Crate] = []
-    locks: dict[Path, Version | None] = {}
+    locks: dict[Path, list[dict]] = {}
     for path, manifest in manifests.items():
         if "package" not in manifest:
             continue  # a virtual workspace manifest
@@ -169,7 +216,8 @@ def discover(root: Path) -> Project:
             requirement, requirement_manifest = ws_req, workspace
             features = ws_features + features
         lock_dir = (workspace or path).parent
-        locked = _locked_pyo3(lock_dir / "Cargo.lock", locks)
+        packages = _read_lock(lock_dir / "Cargo.lock", locks)
+        locked = _locked_pyo3(packages)
         if locked is not None and requirement and not same_line(locked, Version.parse(requirement)):
             locked = None  # a stale lock: the manifest asks for another release line
         crates.append(
@@ -180,6 +228,8 @@ def discover(root: Path) -> Project:
                 requirement_manifest=requirement_manifest.relative_to(root) if requirement_manifest else None,
                 locked=locked,
                 features=features,
+                pyo3_dependents=_dependents(packages, str(manifest["package"].get("name", path.parent.name)))
+                if requirement else (),
             )
         )
     by_dir = {c.directory: c for c in reversed(crates)}  # the first crate of a directory wins
