@@ -15,7 +15,8 @@ What it does
     `downcast_bound_unchecked` likewise.) A `downcast` method is PyO3's only when the code says
     so: its turbofish names a Python type (a `Py*` type such as `PyDict` or numpy's `PyArray1`, or a
     `#[pyclass]` of the crate), or the result goes into a `let` typed `Bound<..>`/`Borrowed<..>`, or
-    its receiver is declared `Bound<..>`/`Borrowed<..>`/`Py<..>` (a parameter or a typed `let`).
+    its receiver is declared `Bound<..>`/`Borrowed<..>`/`Py<..>` (a parameter or a typed `let`) or
+    made by a PyO3 method (`obj.bind(py).downcast()`, `m.getattr("f")?.downcast()`).
     `downcast_bound` is `Py`'s alone. `DowncastError`/`DowncastIntoError` are renamed where they
     resolve to PyO3 (imports included).
 
@@ -128,6 +129,31 @@ def _let_type(source: bytes, call: Node) -> str | None:
     return None
 
 
+# Methods whose result is a PyO3 handle (`obj.bind(py)`, `m.getattr("x")?`): their `downcast` is PyO3's.
+_PRODUCERS = {"bind", "bind_borrowed", "into_bound", "as_any", "into_any", "as_borrowed", "getattr", "call0", "call1",
+              "call_method", "call_method0", "call_method1", "get_type"}
+_PASS_THROUGH = {"unwrap", "expect"}
+
+
+def _made_by_pyo3(source: bytes, expr: Node) -> bool:
+    """`x.bind(py)`, `m.getattr("f")?`, `y.call1(args).unwrap()`: an expression PyO3's methods make."""
+    while True:
+        if expr.type in ("try_expression", "parenthesized_expression", "reference_expression") and expr.named_child_count:
+            expr = expr.named_children[0]
+            continue
+        if expr.type != "call_expression":
+            return False
+        function = expr.child_by_field_name("function")
+        if function is None or function.type != "field_expression":
+            return False
+        name = rust.text(source, function.child_by_field_name("field"))
+        if name in _PRODUCERS:
+            return True
+        if name not in _PASS_THROUGH:
+            return False
+        expr = function.child_by_field_name("value")
+
+
 def _is_pyo3(written: str | None) -> bool:
     return written is not None and any(h in written for h in _PYO3_HANDLES)
 
@@ -145,6 +171,8 @@ def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[
     if let_type is not None:
         return _is_pyo3(let_type)
     receiver = function.child_by_field_name("value")
+    if receiver is not None and _made_by_pyo3(source, receiver):
+        return True
     if receiver is not None and receiver.type == "identifier":
         declared = _declared_type(source, call, rust.text(source, receiver))
         if declared:
