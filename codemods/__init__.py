@@ -19,6 +19,7 @@ from codemods import (
     from_py_with,
     gil_used,
     interpreter_aware_cells,
+    into_pyobject,
     manifest,
     mutex,
     once_lock,
@@ -31,6 +32,7 @@ from migrate.core.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
+    into_pyobject.CODEMOD,
     cast.CODEMOD,
     extract.CODEMOD,
     utf8_error.CODEMOD,

@@ -34,6 +34,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from migrate.analysis import rust
+from migrate.analysis.errors import reaches_pyerr
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from migrate.core.model import Edit, Safety
 from migrate.core.version import V0_28
@@ -53,9 +54,6 @@ INFO = CodemodInfo(
 # The decoding functions whose error type lost its `From` impl for `PyErr` (written paths' tails).
 DECODERS = {("str", "from_utf8"), ("str", "from_utf8_mut"), ("String", "from_utf16")}
 CONVERSION = ".map_err(|e| pyo3::exceptions::PyUnicodeDecodeError::new_err(e.to_string()))"
-_PYRESULT = ("PyResult<", "pyo3::PyResult<", "Result<Self,PyErr>")
-
-
 def _decoder_call(ctx: Context, name: Node) -> Node | None:
     """`std::str::from_utf8(..)` -> the call node, when name is the last segment of such a path."""
     path = name.parent
@@ -70,34 +68,6 @@ def _decoder_call(ctx: Context, name: Node) -> Node | None:
     return call
 
 
-def _is_pyresult(ctx: Context, written: Node | None) -> bool:
-    return written is not None and ctx.text(written).replace(" ", "").startswith(_PYRESULT)
-
-
-def _collected_into_pyresult(ctx: Context, closure: Node) -> bool:
-    """`xs.map(|x| ..).collect::<PyResult<..>>()`: the closure's error type is PyErr."""
-    node = closure.parent  # arguments
-    call = node.parent if node is not None else None
-    outer = call.parent if call is not None else None
-    while outer is not None and outer.type in ("field_expression", "generic_function", "call_expression"):
-        if outer.type == "generic_function" and ctx.text(outer).endswith(">") and "collect::<" in ctx.text(outer):
-            args = outer.child_by_field_name("type_arguments")
-            return args is not None and any(_is_pyresult(ctx, t) for t in args.named_children)
-        outer = outer.parent
-    return False
-
-
-def hands_to_pyerr(ctx: Context, question: Node) -> bool:
-    """Whether the error of this `?` becomes a PyErr."""
-    for a in rust.ancestors(question):
-        if a.type == "closure_expression":
-            declared = a.child_by_field_name("return_type")
-            return _is_pyresult(ctx, declared) if declared is not None else _collected_into_pyresult(ctx, a)
-        if a.type == "function_item":
-            return _is_pyresult(ctx, a.child_by_field_name("return_type"))
-    return False
-
-
 class Utf8ErrorCodemod(Codemod):
     info = INFO
 
@@ -108,7 +78,7 @@ class Utf8ErrorCodemod(Codemod):
             question = call.parent if call is not None else None
             if question is None or question.type != "try_expression" or rust.in_macro(call) is not None:
                 continue
-            if hands_to_pyerr(ctx, question):
+            if reaches_pyerr(ctx.source, question):
                 edits.append(Edit(call.end_byte, call.end_byte, CONVERSION.encode()))
         ctx.fix("`?` on a decoding error -> an explicit UnicodeDecodeError", edits)
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from migrate.shell.cli import app
 from migrate.shell.verify import parse_cargo_messages
-from tests.proof import cargo_env, copy_sample, samples
+from tests.proof import SAMPLES, cargo_env, copy_sample
 
 
 def test_cargo_messages_are_read_once_each():
@@ -32,7 +32,7 @@ def test_cargo_messages_are_read_once_each():
 def test_verify_restores_a_crate_that_fails(tmp_path, monkeypatch):
     for key, value in cargo_env().items():
         monkeypatch.setenv(key, value)
-    project = copy_sample(samples()[0], tmp_path / "broken")
+    project = copy_sample(SAMPLES / "gil_cells", tmp_path / "broken")
     lib = project / "src" / "lib.rs"
     lib.write_bytes(lib.read_bytes() + b"\nfn deliberately_broken() -> u32 { \"not a number\" }\n")
     before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}

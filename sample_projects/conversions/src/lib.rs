@@ -1,6 +1,6 @@
 //! Conversions in the PyO3 0.23 style: a hand-written `FromPyObject` (`extract_bound`), `downcast`
-//! and `DowncastError`, a pyclass extracted by value, a `?` on a UTF-8 error and a
-//! `from_py_with` function named by a string.
+//! and `DowncastError`, a pyclass extracted by value, a `?` on a UTF-8 error, a `from_py_with`
+//! function named by a string, and a hand-written `ToPyObject` with its calls.
 
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
@@ -89,6 +89,32 @@ fn label(#[pyo3(from_py_with = "as_label")] text: String) -> String {
     text
 }
 
+/// How a point reads in Python: `"(x, y)"`.
+pub struct Label(String);
+
+impl ToPyObject for Label {
+    fn to_object(&self, py: Python) -> PyObject {
+        self.0.to_object(py)
+    }
+}
+
+#[pyfunction]
+fn describe(py: Python<'_>, point: &Bound<'_, Point>) -> PyObject {
+    let point = point.get();
+    Label(format!("({}, {})", point.x, point.y)).to_object(py)
+}
+
+#[pyfunction]
+fn describe_all(py: Python<'_>, items: &Bound<'_, PyList>) -> PyResult<Vec<PyObject>> {
+    items
+        .iter()
+        .map(|item| {
+            let point = item.downcast::<Point>()?.get().clone();
+            Ok(Label(format!("({}, {})", point.x, point.y)).to_object(py))
+        })
+        .collect()
+}
+
 #[pymodule]
 fn conversions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Point>()?;
@@ -97,5 +123,7 @@ fn conversions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(points, m)?)?;
     m.add_function(wrap_pyfunction!(shout, m)?)?;
     m.add_function(wrap_pyfunction!(label, m)?)?;
+    m.add_function(wrap_pyfunction!(describe, m)?)?;
+    m.add_function(wrap_pyfunction!(describe_all, m)?)?;
     Ok(())
 }

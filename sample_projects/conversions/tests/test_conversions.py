@@ -45,3 +45,9 @@ def test_points_are_copies():
 def test_shout_and_label():
     assert set(hammer(conversions.shout, b"abc")) == {"ABC"}
     assert conversions.label(42) == "<42>"
+
+
+def test_describe_from_many_threads():
+    points = [conversions.Point(1.0, 2.0), conversions.Point(3.5, 4.0)]
+    assert set(hammer(conversions.describe, points[0])) == {"(1, 2)"}
+    assert conversions.describe_all(points) == ["(1, 2)", "(3.5, 4)"]
