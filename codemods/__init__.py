@@ -12,6 +12,7 @@ from __future__ import annotations
 from codemods import (
     attach,
     bound_api,
+    call_args,
     cast,
     clone_ref,
     extract,
@@ -33,6 +34,7 @@ from migrate.core.codemod import Codemod
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
     into_pyobject.CODEMOD,
+    call_args.CODEMOD,
     cast.CODEMOD,
     extract.CODEMOD,
     utf8_error.CODEMOD,
