@@ -17,17 +17,23 @@ What it does
     writes). The option goes where PyO3 reads it: into `#[pyclass(..)]` or `#[pyo3::pyclass(..)]`,
     also inside `#[cfg_attr(.., pyclass(..))]`, keeping the list's layout and comments.
 
+    From 0.30 on, where no `FromPyObject` is generated unless asked for, `skip_from_py_object` is
+    the default and deprecated: it leaves the list (the parentheses go with the last option).
+
 What it will not do
-    - A class that already says `from_py_object` or `skip_from_py_object` is left alone: a person
-      chose. (`skip_from_py_object` is the choice for a class nothing extracts by value; this tool
-      cannot see every caller, Python-side ones included, so it keeps the behaviour.)
+    - A class that already says `from_py_object` (or, below 0.30, `skip_from_py_object`) is left
+      alone: a person chose. (`skip_from_py_object` is the choice for a class nothing extracts by
+      value; this tool cannot see every caller, Python-side ones included, so it keeps the
+      behaviour.)
     - A class whose `Clone` is derived only under `cfg_attr(..)` is reported: the option has to
       carry the same condition, which a person writes.
     - A `#[pyclass]` written inside a macro is reported, not edited.
-    - Targets below 0.28: nothing (the option does not exist there).
+    - Targets below 0.28: nothing (the option does not exist there). A crate already on 0.30 or
+      later: a class without the option has no `FromPyObject`, as its author asked.
 
 Fix safety
-    Safe: `from_py_object` asks for exactly the implementation PyO3 generated before 0.28.
+    Safe: `from_py_object` asks for exactly the implementation PyO3 generated before 0.28, and
+    from 0.30 a class without `skip_from_py_object` gets no implementation, as it asked.
 """
 
 from __future__ import annotations
@@ -38,10 +44,10 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migrate.analysis import rust
-from migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion
+from migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion, option_removal
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_28
+from migrate.core.version import V0_28, Version
 
 INFO = CodemodInfo(
     id="from-py-object",
@@ -56,7 +62,9 @@ INFO = CodemodInfo(
 )
 
 OPTION = "from_py_object"
-CHOICES = {OPTION, "skip_from_py_object"}  # either one is a person's decision
+SKIP = "skip_from_py_object"
+CHOICES = {OPTION, SKIP}  # either one is a person's decision
+DEFAULT_SKIPS = Version(0, 30)  # 0.30: no FromPyObject unless asked, and `skip_from_py_object` deprecated
 _PYO3_PREFIXES = {(), ("pyo3",), ("pyo3", "prelude")}
 _CLASS_ITEMS = ("struct_item", "enum_item")
 
@@ -67,6 +75,7 @@ class CrateClones:
 
     impls: dict[str, set[Path]] = field(default_factory=dict)  # type name -> files with an impl
     definitions: dict[str, int] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)  # classes written `skip_from_py_object` (as read)
 
     def implements_clone(self, name: str, path: Path) -> bool:
         files = self.impls.get(name, set())
@@ -93,12 +102,25 @@ def _clone_impl_of(source: bytes, impl: Node) -> str | None:
     return _type_name(source, impl.child_by_field_name("type"))
 
 
+def _skipped(source: bytes) -> set[str]:
+    """The classes of a file that say `skip_from_py_object`."""
+    if SKIP.encode() not in source:
+        return set()
+    found = set()
+    for item in rust.nodes_of_kinds(rust.parse(source).root_node, _CLASS_ITEMS):
+        name = item.child_by_field_name("name")
+        if name is not None and any(SKIP in attribute_options(source, u) for u in attr_uses(source, item) if _is_pyclass(u)):
+            found.add(rust.text(source, name))
+    return found
+
+
 def survey(snapshot: Snapshot) -> dict[Path, CrateClones]:
-    """Crate manifest -> what its files say about Clone."""
+    """Crate manifest -> what its files say about Clone (and, as the user wrote them, about skipping)."""
     out: dict[Path, CrateClones] = {}
     for crate in snapshot.project.crates:
         clones = out.setdefault(crate.manifest, CrateClones())
         for path in snapshot.rust_files(crate):
+            clones.skipped |= _skipped(snapshot.original.get(path, snapshot.contents[path]))
             source = snapshot.contents[path]
             if b"Clone" not in source and b"pyclass" not in source:
                 continue
@@ -171,10 +193,16 @@ class FromPyObjectCodemod(Codemod):
     def _class(ctx: Context, clones: CrateClones, item: Node) -> list[Edit]:
         uses = attr_uses(ctx.source, item)
         pyclasses = [u for u in uses if _is_pyclass(u)]
+        if ctx.target >= DEFAULT_SKIPS:
+            dropped = [e for e in (option_removal(ctx.source, u, SKIP) for u in pyclasses) if e is not None]
+            if dropped:
+                return dropped
         if not pyclasses or any(CHOICES & attribute_options(ctx.source, u).keys() for u in pyclasses):
             return []
         name_node = item.child_by_field_name("name")
         name = ctx.text(name_node) if name_node is not None else "?"
+        if name in clones.skipped or (ctx.crate is not None and (ctx.crate.pyo3_version or V0_28) >= DEFAULT_SKIPS):
+            return []  # it said `skip_from_py_object`, which from 0.30 is said by saying nothing
         plain, gated = _clone_derives(ctx.source, uses)
         if not plain and clones.implements_clone(name, ctx.path):
             plain = True

@@ -75,10 +75,16 @@ def discover_cases() -> list[Case]:
     return cases
 
 
-def run_case(case: Case, files: dict[Path, bytes] | None = None) -> list[FileResult]:
+def run_case(case: Case, files: dict[Path, bytes] | None = None, migrated: bool = False) -> list[FileResult]:
+    """One run of the case's codemods; `migrated`: on its own output, whose crate now asks for the
+    target PyO3 (as the manifest the first run moved would say)."""
     files = case.before if files is None else files
     rust_files = [p for p in files if p.suffix == ".rs"]
-    project = single_crate(rust_files, case.options.get("pyo3", "0.22.6"))
+    pyo3 = case.options.get("pyo3", "0.22.6")
+    target = case.options.get("target", "0.26")
+    if migrated and Version.parse(target) > Version.parse(pyo3):
+        pyo3 = target
+    project = single_crate(rust_files, pyo3)
     selected = codemods.select(case.options.get("codemods", [case.codemod]))
     options = engine.Options(
         target=Version.parse(case.options.get("target", "0.26")),

@@ -25,7 +25,7 @@ def test_fixture(case):
         if path.suffix == ".rs":
             assert rust.error_count(rust.parse(data)) == 0, f"{path} does not re-parse"
 
-    again = run_case(case, outputs)
+    again = run_case(case, outputs, migrated=True)
     assert {r.path: r.after for r in again} == outputs, "a second run changed something"
 
     findings = [f"{f.codemod}: {f.message}" for r in results for f in r.findings]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from migrate.analysis import rust
+from migrate.core.model import Edit
 
 _COMMENTS = ("line_comment", "block_comment")
 
@@ -155,3 +156,19 @@ def pyclass_names(snapshot) -> dict:
                 if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
                     names.add(rust.text(source, name))
     return out
+
+
+def option_removal(source: bytes, use: AttrUse, option: str) -> Edit | None:
+    """The edit that takes a bare `option` out of this attribute's argument list, with the comma
+    that separates it; the parentheses go with the last option."""
+    if use.args is None:
+        return None
+    groups = [g for g in split_top(use.args) if g]  # a trailing comma leaves an empty group
+    at = next((i for i, g in enumerate(groups) if len(g) == 1 and rust.text(source, g[0]) == option), None)
+    if at is None:
+        return None
+    if len(groups) == 1:
+        return Edit(use.args.start_byte, use.args.end_byte, b"")
+    if at + 1 < len(groups):
+        return Edit(groups[at][0].start_byte, groups[at + 1][0].start_byte, b"")
+    return Edit(groups[at - 1][-1].end_byte, groups[at][0].end_byte, b"")

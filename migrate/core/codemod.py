@@ -89,6 +89,7 @@ class Snapshot:
     broken: set[Path] = field(default_factory=set)  # files skipped for bad input
     options: Options = field(default_factory=Options)  # what the user opted in to
     full_project: Project | None = None  # the whole project, when `project` shows only some crates
+    original: dict[Path, bytes] = field(default_factory=dict)  # every file as read, before any codemod
 
     def __post_init__(self) -> None:
         if self.full_project is None:

@@ -198,7 +198,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
             shown = _shown_to(codemod.info, project, current)
             if not shown.crates and codemod.info.triggers:
                 continue
-            snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project)
+            snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project, original=contents)
             seen = _read_by(codemod.info, snapshot)
             previous = last.get(codemod.info.id)
             if previous is not None and not previous.changed and previous.inputs == seen:
