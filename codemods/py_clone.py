@@ -78,6 +78,8 @@ Fix safety
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tree_sitter import Node
 
 from migrate.analysis import rust
@@ -369,11 +371,13 @@ def _maybe_finding(ctx: Context, site: Site) -> None:
 class PyCloneCodemod(Codemod):
     info = INFO
 
-    def scan(self, snapshot: Snapshot) -> Survey:
+    def scan(self, snapshot: Snapshot) -> dict[Path, Survey]:
         return survey(snapshot)
 
     def transform(self, ctx: Context) -> None:
-        sv: Survey = ctx.facts
+        sv: Survey | None = ctx.facts.get(ctx.crate.manifest) if ctx.crate is not None else None
+        if sv is None:
+            return
         fs = sv.files.get(ctx.path)
         if fs is None:
             return

@@ -72,7 +72,7 @@ class PyCloneFeatureCodemod(Codemod):
         project = snapshot.project
         if not project.crates or any(f in snapshot.broken for c in project.crates for f in c.rust_files):
             return False
-        return not survey(snapshot).remaining(snapshot.rust_files())
+        return not any(sv.remaining(snapshot.rust_files()) for sv in survey(snapshot).values())
 
     def transform(self, ctx: Context) -> None:
         if not ctx.facts:

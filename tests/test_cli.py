@@ -251,3 +251,24 @@ def test_only_what_can_matter_is_read(project):
     result = invoke("diff", str(project), "--target-pyo3", "0.26")
     assert result.exit_code == clean.exit_code == 0
     assert result.stdout_bytes == clean.stdout_bytes and "error" not in result.stderr
+
+
+def test_one_crates_py_fields_say_nothing_about_another_crates_clones(tmp_path):
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "Cargo.toml").write_text('[workspace]\nmembers = ["a", "b"]\n\n[workspace.dependencies]\npyo3 = "0.29.0"\n')
+    sources = {
+        "a": "use pyo3::prelude::*;\n\npub struct Wrapper {\n    pub source: Py<PyAny>,\n    pub name: String,\n}\n\n"
+             "pub fn name(w: &Wrapper) -> String {\n    w.name.clone()\n}\n",
+        "b": "use pyo3::prelude::*;\n\npub fn copy(cursor: &mut Option<Cursor>) -> String {\n    match cursor {\n"
+             "        Some(reader) => {\n            let inner = reader.get_ref();\n            inner.source.clone()\n"
+             "        }\n        None => String::new(),\n    }\n}\n",
+    }
+    for name, lib in sources.items():
+        (root / name / "src").mkdir(parents=True)
+        (root / name / "Cargo.toml").write_text(
+            f'[package]\nname = "{name}"\nversion = "0.1.0"\n\n[dependencies]\npyo3.workspace = true\n')
+        (root / name / "src" / "lib.rs").write_text(lib)
+    result = invoke("scan", str(root))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "py-clone" not in result.stdout, "`source` is a Py field of crate a only"

@@ -275,16 +275,26 @@ def _module_items(source: bytes) -> list[Node]:
     return FileIndex.build(source).items
 
 
+def _associated(item: Node) -> bool:
+    """`type Value = Py<PyAny>;` inside an impl or trait: an associated type, not an alias."""
+    return any(a.type in ("impl_item", "trait_item") for a in rust.ancestors(item))
+
+
 _SURVEYS: dict[tuple, Survey] = rust.run_cache()
 
 
-def survey(snapshot: Snapshot) -> Survey:
-    """The crate-wide survey of Py types and clone sites (once per set of files and bytes)."""
-    paths = snapshot.rust_files()
-    key = tuple((path, snapshot.contents[path]) for path in paths)
-    if key not in _SURVEYS:
-        _SURVEYS[key] = _survey(snapshot, paths)
-    return _SURVEYS[key]
+def survey(snapshot: Snapshot) -> dict[Path, Survey]:
+    """Crate manifest -> the crate's survey of Py types and clone sites (once per set of files and
+    bytes). One crate's types and fields say nothing about another's: a field `source: Py<PyAny>`
+    in one crate makes no `x.source.clone()` of another crate a `Py` clone."""
+    out: dict[Path, Survey] = {}
+    for crate in snapshot.project.crates:
+        paths = snapshot.rust_files(crate)
+        key = tuple((path, snapshot.contents[path]) for path in paths)
+        if key not in _SURVEYS:
+            _SURVEYS[key] = _survey(snapshot, paths)
+        out[crate.manifest] = _SURVEYS[key]
+    return out
 
 
 def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
@@ -299,7 +309,7 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
         for path in paths:
             source = snapshot.contents[path]
             for item in _module_items(source):
-                if item.type == "type_item":
+                if item.type == "type_item" and not _associated(item):
                     name = item.child_by_field_name("name")
                     if name is not None and types.kind(source, item.child_by_field_name("type")) == PY:
                         types.py_aliases.add(rust.text(source, name))
