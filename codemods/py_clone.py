@@ -67,6 +67,9 @@ What it will not do
       names anywhere: nothing is rewritten for them.
     - Mentions inside macro invocations are token trees: a `name.clone()` there whose `name` is
       declared `Py` somewhere is reported, never edited.
+    - A crate that already builds with the `py-clone` feature keeps it without a word for each
+      clone this codemod cannot rewrite (they compile; the feature is its author's choice): name
+      the codemod (`--codemod py-clone`) to list them.
 
 Fix safety
     The derive replacement is unsafe (applied with `--unsafe`, listed otherwise): a change in
@@ -394,6 +397,15 @@ class PyCloneCodemod(Codemod):
                 _clone_fix(ctx, site.detail, site.node)
             else:
                 _maybe_finding(ctx, site)
+        if _chose_py_clone(ctx):
+            ctx.findings.clear()  # what it could not rewrite compiles, as its author chose
+
+
+def _chose_py_clone(ctx: Context) -> bool:
+    """A crate already built with `py-clone` keeps it quietly unless this codemod was named."""
+    crate = ctx.crate
+    return crate is not None and "py-clone" in crate.features and crate.pyo3_version is not None \
+        and crate.pyo3_version >= V0_22 and INFO.id not in ctx.snapshot.options.named
 
 
 CODEMOD = PyCloneCodemod()

@@ -272,3 +272,10 @@ def test_one_crates_py_fields_say_nothing_about_another_crates_clones(tmp_path):
     result = invoke("scan", str(root))
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "py-clone" not in result.stdout, "`source` is a Py field of crate a only"
+
+
+def test_a_crate_built_with_py_clone_keeps_it_quietly_unless_the_codemod_is_named():
+    quiet = invoke("scan", str(SAMPLES / "workspace"), "--target-pyo3", "0.29")
+    assert "[py-clone]" not in quiet.stdout, "shapes_ext enables py-clone: what stays compiles"
+    named = invoke("scan", str(SAMPLES / "workspace"), "--target-pyo3", "0.29", "--codemod", "py-clone")
+    assert "[py-clone] this `.clone()` may clone a `Py` (`label` is a `Py` field of `Point`" in named.stdout

@@ -77,6 +77,7 @@ class Options:
     target: Version | None = None  # None: each crate's own PyO3 version
     include_unsafe: bool = False
     declare_free_threaded: bool = False  # the user opts in to claiming free-threading support
+    named: frozenset[str] = frozenset()  # codemods named with --codemod: asked for, they say all they see
 
 
 @dataclass

@@ -82,12 +82,13 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(report.EXIT_ERROR)
 
 
-def _options(target: str | None, unsafe: bool, free_threaded: bool) -> engine.Options:
+def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None) -> engine.Options:
     try:
         version = Version.parse(target) if target is not None else None
     except ValueError:
         raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
-    return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded)
+    return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
+                          named=frozenset(ids or ()))
 
 
 def _selected(ids: list[str] | None):
@@ -101,7 +102,7 @@ def _selected(ids: list[str] | None):
 def _run_all(paths: list[Path], ids, target, unsafe, free_threaded, jobs: int | None = None,
              quiet: bool = False) -> list[RunResult]:
     selected = _selected(ids)
-    options = _options(target, unsafe, free_threaded)
+    options = _options(target, unsafe, free_threaded, ids)
     jobs = jobs or os.cpu_count() or 1
     if quiet or not err.is_terminal:
         return migrate_paths(paths, selected, options, jobs)
