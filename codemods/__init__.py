@@ -26,7 +26,9 @@ from codemods import (
     once_lock,
     py_clone,
     py_clone_feature,
+    pymutex_path,
     removed_features,
+    toolchain,
     utf8_error,
 )
 from migrate.core.codemod import Codemod
@@ -47,8 +49,10 @@ REGISTRY: tuple[Codemod, ...] = (
     py_clone.CODEMOD,
     py_clone_feature.CODEMOD,
     from_py_object.CODEMOD,
+    pymutex_path.CODEMOD,
     gil_used.CODEMOD,
     removed_features.CODEMOD,
+    toolchain.CODEMOD,
     manifest.CODEMOD,
 )
 

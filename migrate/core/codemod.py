@@ -43,6 +43,7 @@ class CodemodInfo:
     # engine reruns a codemod in a later pass only when what it reads has changed).
     reads_manifests: bool | None = None  # default: a TOML codemod does, a Rust one does not
     reads_rust: bool | None = None  # default: a Rust codemod does
+    reports_only: bool = False  # a check that never edits (its fixtures all stay unchanged)
 
     def reads(self, path: Path) -> bool:
         """Whether this codemod's output can depend on the bytes of path."""
