@@ -173,6 +173,9 @@ class Plan:
     blockers: list[tuple[Requirement, str, Version | None]] = field(default_factory=list)
     notes: list[tuple[Requirement, str]] = field(default_factory=list)  # findings that block nothing
     notes_on_moves: list[str] = field(default_factory=list)  # where a looked-up release came from
+    # companions moved across a breaking release, said from the manifest as read (a later pass
+    # sees them moved already)
+    breaking_moves: list[tuple[Requirement, str]] = field(default_factory=list)
 
 
 def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Plan, live: dict) -> None:
@@ -210,10 +213,19 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
         return
     if current is not None and _simple(req.version) and current >= Version.parse(want):
         return
+    if source and current is not None and not _compatible(current, Version.parse(want)):
+        # a dependency whose PyO3 support came with a breaking release: its API is not ours to migrate
+        plan.blockers.append((req, f"{name} {req.version} depends on PyO3 below {_line_key(line)}; its first release "
+                                   f"for {_line_key(line)} is {want}{source}, a breaking release whose API this tool "
+                                   f"does not migrate: move it (and what must match it) by hand", line))
+        return
     if _simple(req.version):
         plan.changes.append((req, raised(req.version, want)))
         if source:
             plan.notes_on_moves.append(f"{name}{source}")
+        elif raising and current is not None and not _compatible(current, Version.parse(want)):
+            plan.breaking_moves.append((req, f"{name} moves from {req.version} to {want} with PyO3: code that uses its "
+                                             "own API may need changes this tool does not make (see its changelog)"))
         return
     try:
         if admits(req.version, _astuple(Version.parse(want))):
@@ -222,6 +234,13 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
         pass
     plan.blockers.append((req, f"{name} = {req.version!r} excludes {want}, the release for PyO3 "
                                f"{_line_key(line)}, and is not a requirement this codemod rewrites: set it by hand", None))
+
+
+def _compatible(current: Version, want: Version) -> bool:
+    """Cargo's semver: 1.2 -> 1.9 is compatible, 0.12 -> 0.13 and 54 -> 55 are not."""
+    if current.major != want.major:
+        return False
+    return current.major > 0 or current.minor == want.minor
 
 
 def _ruled_out(row: dict[str, str], line: Version) -> Version | None:
@@ -447,6 +466,13 @@ class ManifestCodemod(Codemod):
             crate = snapshot.project.crate_of(path)
             floor = _floor(crate.requirement) if crate is not None and crate.requirement else None
             plan = plan_manifest(doc, target, floor or unit_floor.get(unit), live)
+            original = snapshot.original.get(path)
+            if original is not None and original != snapshot.contents[path]:
+                try:
+                    first = tomllib.loads(original.decode("utf-8-sig"))
+                    plan.breaking_moves = plan_manifest(first, target, floor or unit_floor.get(unit), live).breaking_moves
+                except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+                    pass
             plans[path] = plan
             if crate is not None and crate in crates and crate.manifest == path:
                 _transitive_blockers(crate, doc, target, plan)
@@ -461,7 +487,7 @@ class ManifestCodemod(Codemod):
         if ctx.path.name != "Cargo.toml" or ctx.path not in facts.plans:
             return
         plan = facts.plans[ctx.path]
-        for req, message in plan.notes:
+        for req, message in plan.notes + plan.breaking_moves:
             ctx.finding(locate(ctx.source, req), message)
         for req, message, ruled_out in plan.blockers:
             ctx.finding(locate(ctx.source, req), message, removed_in=ruled_out)

@@ -78,3 +78,12 @@ def test_a_package_reached_through_another_dependency_blocks_until_that_one_move
                "index mirror")
     assert message in result.stderr
     assert "the `pyo3` requirement stops at 0.25, not 0.26" in result.stderr
+
+
+def test_a_direct_dependency_whose_support_came_with_a_breaking_release_is_not_moved(tmp_path):
+    root = project(tmp_path, {"grid-py": "1"}, [("grid-py", "1.0.0", ["pyo3"])])
+    result = run("diff", str(root), "--target-pyo3", "0.26")
+    assert result.exit_code == 1
+    assert "Cargo.toml" not in result.stdout
+    assert "grid-py 1 depends on PyO3 below 0.26; its first release for 0.26 is 2.0.0 (from the index mirror" in result.stderr
+    assert "a breaking release whose API this tool does not migrate" in result.stderr
