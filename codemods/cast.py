@@ -23,8 +23,10 @@ What it does
 What it will not do
     - `downcast` of anything else is left alone: `anyhow::Error::downcast::<io::Error>()`,
       `Box<dyn Any>::downcast::<T>()`, a `downcast-rs` trait.
-    - A `downcast` whose receiver's type is not written anywhere near is reported in a crate still
-      below 0.29 (rename it by hand if it is PyO3's); the requirement then stops at 0.28.
+    - A `downcast` whose receiver's type is not written anywhere near is PyO3's in a file that
+      mentions no other `downcast` provider (`anyhow`, `eyre`, `Any`, `dyn Error`, downcast-rs);
+      elsewhere it is reported in a crate still below 0.29 (rename it by hand if it is PyO3's), and
+      the requirement then stops at 0.28.
     - `DowncastError::new(..)` changed its arguments (`CastError::new` takes the target type
       object): reported, and the error types in that file keep their old names.
     - Mentions inside macro invocations (token trees) are not rewritten.
@@ -158,6 +160,15 @@ def _is_pyo3(written: str | None) -> bool:
     return written is not None and any(h in written for h in _PYO3_HANDLES)
 
 
+# What else in a file can `downcast`: anyhow's and eyre's errors, `dyn Any`, `dyn Error`, downcast-rs.
+_OTHER_DOWNCASTS = {b"anyhow", b"eyre", b"Any", b"downcast_rs"}
+
+
+def only_pyo3_downcasts(source: bytes) -> bool:
+    """A file that mentions no other `downcast` provider: its `downcast`s are PyO3's."""
+    return not (_OTHER_DOWNCASTS & rust.words(source)) and b"dyn Error" not in source and b"error::Error" not in source
+
+
 def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[str]) -> bool | None:
     """Whether `recv.name(..)` is PyO3's: True, False (someone else's), None (cannot tell)."""
     if name in PY_ONLY:
@@ -177,7 +188,7 @@ def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[
         declared = _declared_type(source, call, rust.text(source, receiver))
         if declared:
             return _is_pyo3(declared)
-    return None
+    return True if only_pyo3_downcasts(source) else None
 
 
 class CastCodemod(Codemod):
