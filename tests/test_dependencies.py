@@ -87,3 +87,10 @@ def test_a_direct_dependency_whose_support_came_with_a_breaking_release_is_not_m
     assert "Cargo.toml" not in result.stdout
     assert "grid-py 1 depends on PyO3 below 0.26; its first release for 0.26 is 2.0.0 (from the index mirror" in result.stderr
     assert "a breaking release whose API this tool does not migrate" in result.stderr
+
+
+def test_a_direct_dependency_is_its_own_way_in_even_when_another_brings_it_too(tmp_path):
+    root = project(tmp_path, {"tables": "5", "geo-py": "1.0"},
+                   [("tables", "5.0.0", ["geo-py"]), ("geo-py", "1.0.0", ["pyo3"])])
+    (crate,) = discover(root).pyo3_crates()
+    assert {(d.name, d.via) for d in crate.pyo3_dependents} == {("geo-py", "geo-py")}

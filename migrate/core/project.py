@@ -129,50 +129,69 @@ _PINS_THE_LINE = ("pyo3", "pyo3-ffi")  # pyo3-ffi `links = "python"`: one of it 
 _FAMILY = ("pyo3", "pyo3-ffi", "pyo3-macros", "pyo3-macros-backend", "pyo3-build-config")
 
 
-def _read_lock(lock_path: Path, seen: dict[Path, list[dict]]) -> list[dict]:
-    """A Cargo.lock's packages (each lock file read once: a workspace shares one)."""
+def _read_lock(lock_path: Path, seen: dict[Path, "_LockGraph"]) -> "_LockGraph":
+    """A Cargo.lock's package graph (each lock file read once: a workspace shares one)."""
     if lock_path not in seen:
-        seen[lock_path] = _read_toml(lock_path).get("package", []) if lock_path.is_file() else []
+        seen[lock_path] = _LockGraph(_read_toml(lock_path).get("package", []) if lock_path.is_file() else [])
     return seen[lock_path]
 
 
-def _locked_pyo3(packages: list[dict]) -> Version | None:
+def _locked_pyo3(lock: "_LockGraph") -> Version | None:
     """The lowest pyo3 a Cargo.lock pins."""
-    versions = [Version.parse(pkg["version"]) for pkg in packages if pkg.get("name") == "pyo3"]
-    return min(versions) if versions else None
+    return min(lock.pyo3.values()) if lock.pyo3 else None
 
 
-def _dependents(packages: list[dict], crate: str) -> tuple[LockedDependent, ...]:
-    """The registry packages in the crate's graph that depend on pyo3/pyo3-ffi, each with the
-    crate's direct dependency that brings it in (a breadth-first walk of the lock's graph)."""
-    by_name: dict[str, list[dict]] = {}
-    for pkg in packages:
-        by_name.setdefault(pkg["name"], []).append(pkg)
-    pyo3 = {pkg["version"]: Version.parse(pkg["version"]) for pkg in by_name.get("pyo3", [])}
+class _LockGraph:
+    """One Cargo.lock as a graph, with what each package reaches that pins PyO3's line (memoized:
+    a workspace of many crates walks its shared lock once)."""
 
+    def __init__(self, packages: list[dict]):
+        self.by_name: dict[str, list[dict]] = {}
+        for pkg in packages:
+            self.by_name.setdefault(pkg["name"], []).append(pkg)
+        self.pyo3 = {pkg["version"]: Version.parse(pkg["version"]) for pkg in self.by_name.get("pyo3", [])}
+        self._reach: dict[tuple[str, str], dict[tuple[str, str], Version]] = {}
+
+    @staticmethod
     def deps(pkg: dict) -> list[tuple[str, str | None]]:
         return [(d.split()[0], d.split()[1] if len(d.split()) > 1 else None) for d in pkg.get("dependencies", [])]
 
-    def resolve(name: str, version: str | None) -> dict | None:
-        options = by_name.get(name, [])
-        return next((p for p in options if version is None or p["version"] == version), None)
+    def resolve(self, name: str, version: str | None) -> dict | None:
+        return next((p for p in self.by_name.get(name, []) if version is None or p["version"] == version), None)
 
-    roots = [p for p in by_name.get(crate, []) if "source" not in p]
-    found: dict[tuple[str, str], LockedDependent] = {}
-    queue = [(resolve(n, v), n) for root in roots[:1] for n, v in deps(root)]
-    seen: set[tuple[str, str]] = set()
-    while queue:
-        pkg, via = queue.pop(0)
-        if pkg is None or (pkg["name"], pkg["version"]) in seen:
-            continue
-        seen.add((pkg["name"], pkg["version"]))
-        pinned = [v for n, v in deps(pkg) if n in _PINS_THE_LINE]
+    def reach(self, pkg: dict) -> dict[tuple[str, str], Version]:
+        """(name, version) -> locked PyO3 of every registry package from pkg down that depends on pyo3/pyo3-ffi."""
+        key = (pkg["name"], pkg["version"])
+        if key in self._reach:
+            return self._reach[key]
+        self._reach[key] = {}  # a cycle (dev-dependencies) ends here
+        found: dict[tuple[str, str], Version] = {}
+        pinned = [v for n, v in self.deps(pkg) if n in _PINS_THE_LINE]
         if pinned and pkg["name"] not in _FAMILY and "source" in pkg:
-            version = pyo3.get(pinned[0]) if pinned[0] else (min(pyo3.values()) if pyo3 else None)
+            version = self.pyo3.get(pinned[0]) if pinned[0] else (min(self.pyo3.values()) if self.pyo3 else None)
             if version is not None:
-                found[(pkg["name"], pkg["version"])] = LockedDependent(pkg["name"], pkg["version"], version, via)
-        queue.extend((resolve(n, v), via) for n, v in deps(pkg))
-    return tuple(found.values())
+                found[key] = version
+        for name, version in self.deps(pkg):
+            child = self.resolve(name, version)
+            if child is not None:
+                found.update(self.reach(child))
+        self._reach[key] = found
+        return found
+
+    def dependents(self, crate: str) -> tuple[LockedDependent, ...]:
+        """The registry packages in the crate's graph that depend on pyo3/pyo3-ffi, each with the
+        crate's direct dependency that brings it in."""
+        root = next((p for p in self.by_name.get(crate, []) if "source" not in p), None)
+        direct = [(name, self.resolve(name, version)) for name, version in (self.deps(root) if root is not None else [])]
+        found: dict[tuple[str, str], LockedDependent] = {}
+        for name, child in direct:  # a direct dependency that pins the line is its own way in
+            pyo3 = self.reach(child).get((child["name"], child["version"])) if child is not None else None
+            if pyo3 is not None:
+                found[(child["name"], child["version"])] = LockedDependent(child["name"], child["version"], pyo3, name)
+        for name, child in direct:
+            for (dep, dep_version), pyo3 in (self.reach(child) if child is not None else {}).items():
+                found.setdefault((dep, dep_version), LockedDependent(dep, dep_version, pyo3, name))
+        return tuple(found.values())
 
 
 def _workspace_root(manifest_path: Path, manifests: dict[Path, dict]) -> Path | None:
@@ -200,7 +219,7 @@ def discover(root: Path) -> Project:
     cargo_paths = [f for f in files if f.name == "Cargo.toml"]
     manifests = {p: _read_toml(p) for p in cargo_paths}
     crates: list[Crate] = []
-    locks: dict[Path, list[dict]] = {}
+    locks: dict[Path, _LockGraph] = {}
     for path, manifest in manifests.items():
         if "package" not in manifest:
             continue  # a virtual workspace manifest
@@ -216,8 +235,8 @@ def discover(root: Path) -> Project:
             requirement, requirement_manifest = ws_req, workspace
             features = ws_features + features
         lock_dir = (workspace or path).parent
-        packages = _read_lock(lock_dir / "Cargo.lock", locks)
-        locked = _locked_pyo3(packages)
+        lock = _read_lock(lock_dir / "Cargo.lock", locks)
+        locked = _locked_pyo3(lock)
         if locked is not None and requirement and not same_line(locked, Version.parse(requirement)):
             locked = None  # a stale lock: the manifest asks for another release line
         crates.append(
@@ -228,7 +247,7 @@ def discover(root: Path) -> Project:
                 requirement_manifest=requirement_manifest.relative_to(root) if requirement_manifest else None,
                 locked=locked,
                 features=features,
-                pyo3_dependents=_dependents(packages, str(manifest["package"].get("name", path.parent.name)))
+                pyo3_dependents=lock.dependents(str(manifest["package"].get("name", path.parent.name)))
                 if requirement else (),
             )
         )
