@@ -287,11 +287,13 @@ class ExtractCodemod(Codemod):
         return pyclass_names(snapshot)
 
     def transform(self, ctx: Context) -> None:
+        crate = ctx.crate
+        below = crate is not None and crate.pyo3_version is not None and crate.pyo3_version < V0_27
+        if OLD.encode() not in ctx.source and not (below and NEW.encode() in ctx.source):
+            return  # nothing of the old shape, and a crate at 0.27 already has the new errors
         index = FileIndex.build(ctx.source)
         edits: list[Edit] = []
-        crate = ctx.crate
-        if crate is not None and crate.pyo3_version is not None and crate.pyo3_version < V0_27 \
-                and NEW.encode() in ctx.source:
+        if below and NEW.encode() in ctx.source:
             edits.extend(error_flow_edits(ctx, index, ctx.facts.get(crate.manifest, set())))
         if OLD.encode() not in ctx.source:
             ctx.fix("`extract::<T>()` errors stay `PyErr`s", edits)

@@ -69,6 +69,7 @@ OLD_TRAITS = {"ToPyObject": ("to_object", True), "IntoPy": ("into_py", False)}  
 CALLS = {"to_object": True, "into_py": False}  # method -> the receiver is borrowed
 _PYOBJECT = {"PyObject", "Py<PyAny>", "pyo3::PyObject", "pyo3::Py<pyo3::PyAny>"}
 _PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
+_WORDS = {w.encode() for w in (*OLD_TRAITS, *CALLS)}
 
 
 def _trait_name(source: bytes, impl: Node) -> tuple[str, Node] | None:
@@ -175,7 +176,7 @@ def _crates_with_bounds(snapshot: Snapshot) -> set:
     for crate in snapshot.project.crates:
         for path in snapshot.rust_files(crate):
             source = snapshot.contents[path]
-            if not any(t.encode() in source for t in OLD_TRAITS):
+            if not {t.encode() for t in OLD_TRAITS} & rust.words(source):
                 continue
             root = rust.parse(source).root_node
             impls = [i for i in rust.nodes_of_kinds(root, ("impl_item",)) if _trait_name(source, i)]
@@ -221,6 +222,8 @@ class IntoPyObjectCodemod(Codemod):
         return pyclass_names(snapshot), _crates_with_bounds(snapshot)
 
     def transform(self, ctx: Context) -> None:
+        if not _WORDS & rust.words(ctx.source):  # `into_pyobject` is not `into_py`
+            return
         crate = ctx.crate
         names, bounded = ctx.facts
         pyclasses = names.get(crate.manifest, set()) if crate is not None else set()
