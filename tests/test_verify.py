@@ -52,3 +52,18 @@ def test_only_deprecations_of_migrated_apis_count():
     ours = Diagnostic("warning", "deprecated", "use of deprecated type alias `pyo3::PyObject`", "src/lib.rs", 3)
     other = Diagnostic("warning", "deprecated", "`FromPyObject` for `#[pyclass]` types is changing", "src/lib.rs", 7)
     assert CheckResult(True, [ours, other]).deprecations() == [ours]
+
+
+@pytest.mark.compile
+def test_verify_lists_what_pyo3_still_deprecates_as_findings(tmp_path, monkeypatch):
+    for key, value in cargo_env().items():
+        monkeypatch.setenv(key, value)
+    project = copy_sample(SAMPLES / "gil_cells", tmp_path / "partial")
+    # attach does not run: `Python::with_gil` stays, deprecated at 0.26
+    selection = ["--codemod", "once-lock", "--codemod", "bound-api"]
+    result = CliRunner().invoke(app, ["apply", str(project), "--target-pyo3", "0.26", "--allow-no-vcs", "--verify", *selection])
+    assert result.exit_code == 1, result.stderr
+    assert "PyO3 deprecation(s) left, listed as findings" in result.stderr
+    output = result.stdout + result.stderr
+    assert "[verify] still deprecated after the migration: use of deprecated" in output
+    assert "with_gil" in output

@@ -24,7 +24,7 @@ from migrate.shell.apply import git_state
 from migrate.shell.plan import plan_lines
 from migrate.shell.runner import RunResult, migrate_paths, write_changes
 from migrate.shell.start import version
-from migrate.shell.verify import verify_written
+from migrate.shell.verify import deprecations_as_findings, verify_written
 
 app = typer.Typer(
     add_completion=False,
@@ -203,7 +203,9 @@ def _verify(result: RunResult) -> None:
     """Compile the touched crates; a failure is restored and becomes an error line (exit 2)."""
     for outcome in verify_written(result):
         if outcome.check.ok:
-            err.print(f"verified: {outcome.manifest}: cargo check passed", markup=False)
+            left = deprecations_as_findings(result, outcome)
+            still = f"; {left} PyO3 deprecation(s) left, listed as findings" if left else ""
+            err.print(f"verified: {outcome.manifest}: cargo check passed{still}", markup=False)
             continue
         codemod_ids = ", ".join(outcome.codemods_in_failing_files) or "none named by the compiler"
         result.errors.append(

@@ -9,6 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from migrate.core.model import Finding
 from migrate.shell.apply import ApplyError, write_atomic
 from migrate.shell.runner import RunResult
 
@@ -175,6 +176,28 @@ def verify_written(result: RunResult, env: dict[str, str] | None = None) -> list
             )
             outcome.restored = _restore(result, crate)
     return outcomes
+
+
+def pyo3_deprecations(check: CheckResult) -> list[Diagnostic]:
+    """Every deprecation warning that names PyO3's API (cargo reports only the crate's own code)."""
+    return [d for d in check.diagnostics if d.code == "deprecated" and "pyo3" in d.message and d.file]
+
+
+def deprecations_as_findings(result: RunResult, outcome: VerifyOutcome) -> int:
+    """What is still deprecated after a migration that compiles becomes a finding at its line, so
+    nothing PyO3 deprecated is left unmentioned (macros' expansions included: cargo names the call)."""
+    by_path = {f.path: f for f in result.files}
+    added = 0
+    for d in pyo3_deprecations(outcome.check):
+        candidates = [Path(d.file), (outcome.manifest.parent / d.file)]
+        path = next((p for p in candidates if p in by_path), None)
+        if path is None:
+            continue
+        finding = Finding("verify", path, d.line or 1, 1, f"still deprecated after the migration: {d.message}")
+        if finding not in by_path[path].findings:
+            by_path[path].findings.append(finding)
+            added += 1
+    return added
 
 
 def _restore(result: RunResult, crate) -> list[Path]:
