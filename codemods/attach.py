@@ -75,6 +75,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#rename-of-pythonwith_gil-pythonallow_threads-and-pyo3prepare_freethreaded_python",
     docs=__doc__.strip(),
     triggers=("with_gil", "allow_threads", "assume_gil", "prepare_freethreaded_python", "PyObject"),
+    removes_at=V0_28,
 )
 
 # Associated functions (and the `allow_threads` method, when written `Python::allow_threads(py, f)`).

@@ -64,6 +64,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#gil-refs-feature-removed",
     docs=__doc__.strip(),
     triggers=("_bound",),
+    removes_at=V0_25,
 )
 
 # Type -> its `_bound` associated functions and their 0.23 names, where the signature stayed

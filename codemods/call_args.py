@@ -41,6 +41,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-024-to-025",
     docs=__doc__.strip(),
     triggers=("Target = PyTuple", "Target=PyTuple"),
+    removes_at=V0_25,
 )
 
 CALLS = {"call": 0, "call1": 0, "call_method": 1, "call_method1": 1}  # method -> index of its args argument

@@ -58,6 +58,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-026-to-027",
     docs=__doc__.strip(),
     triggers=("downcast", "Downcast"),
+    removes_at=V0_29,
 )
 
 GONE = V0_29  # 0.29 removed the `downcast` names: a crate that keeps one stays below it

@@ -71,6 +71,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#frompyobject-reworked-for-flexible-and-efficient-conversions",
     docs=__doc__.strip(),
     triggers=("extract_bound", "extract::<"),
+    removes_at=V0_27,
 )
 
 GONE = V0_27  # 0.27 took `extract_bound` out of the trait: an impl kept as it is stays below 0.27

@@ -59,6 +59,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
     triggers=("pyclass",),
+    removes_at=Version(0, 30),
 )
 
 OPTION = "from_py_object"

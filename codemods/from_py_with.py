@@ -39,6 +39,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-023-to-024",
     docs=__doc__.strip(),
     triggers=("from_py_with",),
+    removes_at=V0_25,
 )
 
 GONE = V0_25  # 0.25 removed the string form

@@ -62,6 +62,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#new-intopyobject-trait-unifies-to-python-conversions",
     docs=__doc__.strip(),
     triggers=("ToPyObject", "IntoPy", "to_object", "into_py"),
+    removes_at=V0_25,
 )
 
 GONE = V0_25  # 0.25 removed ToPyObject and IntoPy

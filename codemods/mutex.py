@@ -120,6 +120,7 @@ INFO = CodemodInfo(
     docs=__doc__.strip(),
     stages=(V0_24,),  # below 0.24 it only reports
     triggers=("GILProtected",),
+    removes_at=V0_28,
 )
 
 class MutexCodemod(Codemod):

@@ -78,6 +78,7 @@ INFO = CodemodInfo(
     docs=__doc__.strip(),
     stages=(V0_26,),  # std OnceLock below, PyOnceLock from here
     triggers=("GILOnceCell",),
+    removes_at=V0_28,
 )
 
 NO_STD_EQUIVALENT = {

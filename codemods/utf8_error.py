@@ -37,7 +37,7 @@ from migrate.analysis import rust
 from migrate.analysis.errors import reaches_pyerr
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_28
+from migrate.core.version import V0_28, Version
 
 INFO = CodemodInfo(
     id="utf8-error",
@@ -49,6 +49,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-028-to-029",
     docs=__doc__.strip(),
     triggers=("from_utf8", "from_utf16"),
+    removes_at=Version(0, 29),
 )
 
 # The decoding functions whose error type lost its `From` impl for `PyErr` (written paths' tails).

@@ -279,3 +279,15 @@ def test_a_crate_built_with_py_clone_keeps_it_quietly_unless_the_codemod_is_name
     assert "[py-clone]" not in quiet.stdout, "shapes_ext enables py-clone: what stays compiles"
     named = invoke("scan", str(SAMPLES / "workspace"), "--target-pyo3", "0.29", "--codemod", "py-clone")
     assert "[py-clone] this `.clone()` may clone a `Py` (`label` is a `Py` field of `Point`" in named.stdout
+
+
+def test_a_selection_still_holds_the_requirement_below_what_the_others_would_rewrite(tmp_path):
+    import shutil
+
+    project = tmp_path / "gil_cells"
+    shutil.copytree(SAMPLES / "gil_cells", project)
+    result = invoke("diff", str(project), "--target-pyo3", "0.26", "--codemod", "once-lock")
+    assert result.exit_code == 1
+    assert '+pyo3 = { version = "0.24.0"' in result.stdout, "py.import_bound stays: 0.25 removed it"
+    assert "[bound-api] not applied (not selected with --codemod): `*_bound` APIs" in result.stderr
+    assert "stops at 0.24, not 0.26" in result.stderr

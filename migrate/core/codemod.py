@@ -44,6 +44,9 @@ class CodemodInfo:
     reads_manifests: bool | None = None  # default: a TOML codemod does, a Rust one does not
     reads_rust: bool | None = None  # default: a Rust codemod does
     reports_only: bool = False  # a check that never edits (its fixtures all stay unchanged)
+    # The release that removes the API this codemod rewrites: code it leaves unrewritten holds the
+    # requirement below it (None: what it rewrites compiles at every release).
+    removes_at: Version | None = None
 
     def reads(self, path: Path) -> bool:
         """Whether this codemod's output can depend on the bytes of path."""
@@ -79,6 +82,9 @@ class Options:
     include_unsafe: bool = False
     declare_free_threaded: bool = False  # the user opts in to claiming free-threading support
     named: frozenset[str] = frozenset()  # codemods named with --codemod: asked for, they say all they see
+    # codemod id -> why its fixes are only reported (not selected, or its edits did not compile):
+    # they become findings, and what they would have rewritten holds the requirement
+    report_only: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

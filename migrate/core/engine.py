@@ -21,6 +21,7 @@ from migrate.core.project import Project
 from migrate.core.version import Version
 
 MAX_PASSES = 5
+NOT_SELECTED = "not selected with --codemod"  # why a codemod only reports (see Options.report_only)
 
 
 def target_resolver(project: Project, options: Options):
@@ -293,6 +294,10 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
             if note not in results[path].failures:
                 results[path].failures.append(note)
             continue
+        withheld = dict(options.report_only).get(codemod.info.id)
+        if withheld is not None:
+            ctx.findings.extend(_unapplied(ctx, withheld))
+            ctx.fixes.clear()
         findings.setdefault(path, []).extend(ctx.findings)
         chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
         result = results[path]
@@ -324,6 +329,19 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         return outcome
     outcome.changed = bool(edited)
     return outcome
+
+
+def _unapplied(ctx: Context, why: str) -> list[Finding]:
+    """A report-only codemod's fixes, as findings that hold the requirement below its removal (a
+    codemod left out of a selection says only what the target rules out)."""
+    removal = ctx.info.removes_at
+    if why == NOT_SELECTED and (removal is None or ctx.target < removal):
+        return []
+    out = []
+    for fix in ctx.fixes:
+        line, col = line_col(ctx.source, min(e.start for e in fix.edits)) if fix.edits else (1, 1)
+        out.append(Finding(ctx.info.id, ctx.path, line, col, f"not applied ({why}): {fix.message}", ctx.info.removes_at))
+    return out
 
 
 def _dedupe(findings: list) -> list:

@@ -88,15 +88,26 @@ def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None) ->
     except ValueError:
         raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
     return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
-                          named=frozenset(ids or ()))
+                          named=frozenset(ids or ()), report_only=_not_selected(ids))
 
 
 def _selected(ids: list[str] | None):
-    # `manifest` comes with any selection: the pyo3 requirement must follow the API the edits use
+    """The codemods that run: the named ones and `manifest` (the pyo3 requirement must follow the
+    API the edits use), and, reporting only, every other one whose old API a release removes, so
+    that what they would have rewritten still holds the requirement below that release."""
     try:
-        return codemods.select([*ids, "manifest"] if ids else None)
+        named = codemods.select([*ids, "manifest"] if ids else None)
     except KeyError as exc:
         raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
+    if not ids:
+        return named
+    return [c for c in codemods.REGISTRY if c in named or c.info.removes_at is not None]
+
+
+def _not_selected(ids: list[str] | None) -> tuple[tuple[str, str], ...]:
+    if not ids:
+        return ()
+    return tuple((c.info.id, engine.NOT_SELECTED) for c in _selected(ids) if c.info.id not in {*ids, "manifest"})
 
 
 def _run_all(paths: list[Path], ids, target, unsafe, free_threaded, jobs: int | None = None,
