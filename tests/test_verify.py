@@ -67,3 +67,32 @@ def test_verify_lists_what_pyo3_still_deprecates_as_findings(tmp_path, monkeypat
     output = result.stdout + result.stderr
     assert "[verify] still deprecated after the migration: use of deprecated" in output
     assert "with_gil" in output
+
+
+@pytest.mark.compile
+def test_verify_retries_without_the_codemods_the_errors_point_at(tmp_path, monkeypatch):
+    import codemods
+    from migrate.core.codemod import Codemod, CodemodInfo
+    from migrate.core.model import Edit, Safety
+    from migrate.core.version import Version
+
+    class Breaker(Codemod):
+        """A codemod whose edit does not compile: what --verify must leave out."""
+
+        info = CodemodInfo("breaker", "breaks lib.rs", "rust", Safety.SAFE, Version(0, 0), None, "https://pyo3.rs",
+                           "What it does: breaks. Fix safety: none.")
+
+        def transform(self, ctx):
+            if ctx.path.name == "lib.rs":
+                ctx.fix("break", [Edit(len(ctx.source), len(ctx.source), b'\nfn broken() -> u32 { "x" }\n')])
+
+    monkeypatch.setattr(codemods, "REGISTRY", codemods.REGISTRY + (Breaker(),))
+    for key, value in cargo_env().items():
+        monkeypatch.setenv(key, value)
+    project = copy_sample(SAMPLES / "gil_cells", tmp_path / "retry")
+    result = CliRunner().invoke(app, ["apply", str(project), "--target-pyo3", "0.26", "--allow-no-vcs", "--verify"])
+    assert result.exit_code == 1, result.stderr  # findings of what was left out, no error
+    assert "retrying" in result.stderr and "breaker" in result.stderr
+    assert "verified:" in result.stderr
+    assert "fn broken" not in (project / "src" / "lib.rs").read_text()
+    assert "[breaker] not applied (its edits did not compile): break" in result.stdout + result.stderr

@@ -197,10 +197,10 @@ def apply(
                 "commit or stash them, or pass --allow-dirty"
             )
     results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded, jobs, quiet)
-    for r in results:
+    for i, r in enumerate(results):
         write_changes(r)
         if verify and r.written:
-            _verify(r)
+            results[i] = _verify(r, codemod, _options(target_pyo3, unsafe, declare_free_threaded, codemod))
     if output_format is Format.json:
         typer.echo(report.to_json(results, written=True))
     else:
@@ -210,24 +210,39 @@ def apply(
     raise typer.Exit(report.exit_code(results, check=False))
 
 
-def _verify(result: RunResult) -> None:
-    """Compile the touched crates; a failure is restored and becomes an error line (exit 2)."""
+def _verify(result: RunResult, ids, options: engine.Options, retry: bool = True) -> RunResult:
+    """Compile the touched crates. A crate that fails is put back; then, once, the project is
+    migrated again with the codemods whose edits the compiler's errors point at only reporting
+    (their findings hold the requirement below what they would have removed), and checked again.
+    A crate that fails that too stays as it was, and becomes an error line (exit 2)."""
+    failed = []
     for outcome in verify_written(result):
         if outcome.check.ok:
             left = deprecations_as_findings(result, outcome)
             still = f"; {left} PyO3 deprecation(s) left, listed as findings" if left else ""
             err.print(f"verified: {outcome.manifest}: cargo check passed{still}", markup=False)
             continue
+        failed.append(outcome)
+        for diagnostic in outcome.check.errors[:5]:
+            err.print(f"  {diagnostic.line_text()}", markup=False)
+        if not outcome.check.errors and outcome.check.output:
+            err.print("  " + outcome.check.output.strip().splitlines()[-1], markup=False)
+    suspects = sorted({c for o in failed for c in o.codemods_in_failing_files if c != "manifest"})
+    if failed and suspects and retry:
+        names = ", ".join(suspects)
+        err.print(f"retrying {result.root} without the edits of: {names}", markup=False)
+        withheld = tuple((s, "its edits did not compile") for s in suspects)
+        again_options = engine.Options(**{**options.__dict__, "report_only": options.report_only + withheld})
+        (again,) = migrate_paths([result.root], _selected(ids), again_options, 1)
+        write_changes(again)
+        return _verify(again, ids, again_options, retry=False)
+    for outcome in failed:
         codemod_ids = ", ".join(outcome.codemods_in_failing_files) or "none named by the compiler"
         result.errors.append(
             f"{result.root / outcome.manifest}: crate {outcome.crate} does not compile after the migration; "
             f"restored {len(outcome.restored)} file(s) as they were; edits in the failing files came from: {codemod_ids}"
         )
-        errors = outcome.check.errors[:5]
-        for diagnostic in errors:
-            err.print(f"  {diagnostic.line_text()}", markup=False)
-        if not errors and outcome.check.output:
-            err.print("  " + outcome.check.output.strip().splitlines()[-1], markup=False)
+    return result
 
 
 @app.command()
