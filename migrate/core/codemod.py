@@ -85,6 +85,7 @@ class Options:
     # codemod id -> why its fixes are only reported (not selected, or its edits did not compile):
     # they become findings, and what they would have rewritten holds the requirement
     report_only: tuple[tuple[str, str], ...] = ()
+    skip_docs: bool = False  # leave doc-comment examples alone (a run over an example itself)
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Codemods run in their fixed order, each on the previous one's output. Each one first scans the
 whole current snapshot (cross-file facts), then transforms file by file. Fixes that overlap an
 earlier fix wait for the next pass; a file whose edits would not re-parse keeps its previous
-bytes and says so. Passes repeat until nothing changes (or the cap is hit).
+bytes and says so. Passes repeat until nothing changes (or the cap is hit). Then the Rust
+codemods run over each doc-comment example as a snippet of its own (see core/docs), and a
+finding that keeps an API the target removes makes the whole run again at a lower target.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from migrate.core import syntax
 from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from migrate.core.cargo import requirement_line
 from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
-from migrate.core.project import Project
+from migrate.core import docs
+from migrate.core.project import Project, single_crate
 from migrate.core.version import Version
 
 MAX_PASSES = 5
@@ -210,11 +213,61 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
             changed |= outcome.changed
         if not changed:
             break
+    if not options.skip_docs:
+        _doc_examples(project, current, results, final_findings, codemods, options, target_for, broken)
     for path, result in results.items():
         result.after = current[path]
         result.findings = _dedupe(final_findings.get(path, []))
     syntax.clear_caches()  # trees and facts of this run's bytes: the results hold none of them
     return [results[p] for p in sorted(results)]
+
+
+# --------------------------------------------------------------------------- doc examples
+
+_NOT_FOR_EXAMPLES = {"gil-used"}  # a module in an example is no claim about the crate's modules
+_EXAMPLE = Path("example.rs")
+
+
+def _doc_examples(project: Project, current: dict[Path, bytes], results: dict[Path, FileResult], findings: dict,
+                  codemods: list[Codemod], options: Options, target_for, broken: set[Path]) -> None:
+    """The Rust codemods over each doc-comment example (`cargo test` compiles them), as the snippet
+    it is; its edits come back into the comment line by line, as one more step of the file."""
+    rust_codemods = [c for c in codemods if c.info.language == "rust" and c.info.id not in _NOT_FOR_EXAMPLES]
+    for path, data in sorted(current.items()):
+        if path.suffix != ".rs" or path in broken or b"```" not in data:
+            continue
+        crate, target = project.crate_of(path), target_for(path)
+        if crate is None or crate.pyo3_version is None or target is None:
+            continue
+        edits, ids = [], []
+        for snippet in docs.snippets(data, syntax.parse(data).root_node):
+            shown = [c for c in rust_codemods if not c.info.triggers or c.info.triggered_by(snippet.text)]
+            if not shown:
+                continue
+            example = single_crate([_EXAMPLE], str(crate.pyo3_version))
+            inner = replace(options, target=target, skip_docs=True)
+            (result,) = [r for r in _run_at(example, {_EXAMPLE: snippet.text}, shown, inner) if r.path == _EXAMPLE]
+            if result.input_error is not None:
+                continue  # not a snippet tree-sitter reads as a file: left as it is
+            for finding in result.findings:
+                line = snippet.lines[min(finding.line, len(snippet.lines)) - 1]
+                row, col = line_col(data, line.start)
+                findings.setdefault(path, []).append(
+                    Finding(finding.codemod, path, row, col, f"in a doc example: {finding.message}"))
+            if result.after != snippet.text:
+                edits.extend(docs.edits_back(data, snippet, result.after))
+                ids.extend(s.codemod for s in result.steps if s.codemod not in ids)
+        if not edits:
+            continue
+        new = apply_edits(data, edits)
+        if _parse_error(path, new) is not None:
+            results[path].skipped.append("doc examples: their edits would not re-parse; left as they were")
+            continue
+        fix = Fix(ids[0], f"doc examples: {', '.join(ids)}", tuple(edits), guide=next(
+            (c.info.guide for c in codemods if c.info.id == ids[0]), ""))
+        results[path].steps.append(Step(ids[0], data, new, tuple(edits)))
+        results[path].applied.append(fix)
+        current[path] = new
 
 
 _TRIGGERED: dict[tuple[tuple[str, ...], bytes], bool] = syntax.run_cache()

@@ -1,0 +1,133 @@
+"""Rust examples in doc comments: found, read as the snippet they are, and edited back in place.
+
+`cargo test` compiles the fenced code blocks of `///` and `//!` comments (doctests), so a migration
+that leaves them on the old API leaves a crate whose tests do not build. A block is Rust when its
+fence says nothing or only what rustdoc reads as Rust (`rust`, `no_run`, `should_panic`,
+`compile_fail`, `ignore`, `edition2021`, ...). Its lines become a snippet: the comment marker and
+the one space after it go, and a hidden line (`# use pyo3::prelude::*;`) loses its `# ` too, so
+the snippet is the code rustdoc compiles. Edits to the snippet come back line by line: a changed
+line keeps its own marker and hidden `# `, a new line takes its neighbour's, a removed line goes
+whole. Nothing else of the comment changes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from migrate.core.lines import line_ending
+from migrate.core.model import Edit
+from migrate.core.syntax import nodes_of_kinds
+
+_RUST_FENCE_WORDS = {"rust", "no_run", "should_panic", "compile_fail", "ignore", "test_harness", "allow_fail",
+                     "edition2015", "edition2018", "edition2021", "edition2024", ""}
+
+
+@dataclass(frozen=True)
+class SnippetLine:
+    start: int  # where the line's code starts in the file (after the marker, the space, a hidden `# `)
+    end: int  # where it ends (before the line break)
+    prefix: bytes  # what precedes the code on its line: indentation, `///` or `//!`, space, hidden `# `
+
+
+@dataclass(frozen=True)
+class Snippet:
+    lines: tuple[SnippetLine, ...]
+    text: bytes  # the code, one line per line, joined with "\n"
+
+
+def _is_rust_fence(info: bytes) -> bool:
+    words = info.replace(b",", b" ").split()
+    return all(w.decode(errors="replace").lower() in _RUST_FENCE_WORDS for w in words)
+
+
+def _doc_lines(source: bytes, root: Node) -> list[list[tuple[int, int]]]:
+    """Runs of consecutive `///` or `//!` lines: (offset of the line's text after the marker, end)."""
+    runs: list[list[tuple[int, int]]] = []
+    last_line = -2
+    for node in nodes_of_kinds(root, ("line_comment",)):
+        text = source[node.start_byte:node.end_byte]
+        if not (text.startswith(b"///") and not text.startswith(b"////")) and not text.startswith(b"//!"):
+            continue
+        line = source.count(b"\n", 0, node.start_byte)
+        end = node.end_byte
+        while end > node.start_byte and source[end - 1:end] in (b"\n", b"\r"):
+            end -= 1  # the line comment may hold its line break
+        item = (node.start_byte + 3, end)
+        if line == last_line + 1 and runs:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+        last_line = line
+    return runs
+
+
+def snippets(source: bytes, root: Node) -> list[Snippet]:
+    """The Rust code blocks of the file's doc comments."""
+    if b"```" not in source:
+        return []
+    found = []
+    for run in _doc_lines(source, root):
+        inside, lines = False, []
+        for start, end in run:
+            content_start = start + 1 if source[start:start + 1] == b" " else start
+            content = source[content_start:end]
+            stripped = content.lstrip()
+            if stripped.startswith(b"```"):
+                if inside:
+                    if lines:
+                        found.append(_snippet(source, lines))
+                    inside, lines = False, []
+                elif _is_rust_fence(stripped[3:].strip()):
+                    inside, lines = True, []
+                else:
+                    inside, lines = None, []  # a block of another language: skip to its end
+                continue
+            if inside is None:
+                continue
+            if inside:
+                if content.startswith(b"# ") or content == b"#":
+                    content_start += min(2, len(content))
+                line_start = source.rfind(b"\n", 0, start) + 1
+                lines.append(SnippetLine(content_start, end, source[line_start:content_start]))
+        # an unclosed fence is not a block rustdoc compiles: dropped
+    return found
+
+
+def _snippet(source: bytes, lines: list[SnippetLine]) -> Snippet:
+    return Snippet(tuple(lines), b"\n".join(source[line.start:line.end] for line in lines))
+
+
+def edits_back(source: bytes, snippet: Snippet, new_text: bytes) -> list[Edit]:
+    """The file edits that make the snippet read new_text, line by line."""
+    old_lines = snippet.text.split(b"\n")
+    new_lines = new_text.split(b"\n")
+    eol = line_ending(source)
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        paired = min(i2 - i1, j2 - j1)
+        for k in range(paired):  # changed lines: only their code
+            line = snippet.lines[i1 + k]
+            edits.append(Edit(line.start, line.end, new_lines[j1 + k]))
+        if j2 - j1 > paired:  # new lines after the last paired (or before the block's next line)
+            anchor = snippet.lines[i1 + paired - 1] if i1 + paired > 0 else None
+            added = new_lines[j1 + paired:j2]
+            if anchor is not None:
+                text = b"".join(eol + anchor.prefix + a for a in added)
+                edits.append(Edit(anchor.end, anchor.end, text))
+            else:
+                first = snippet.lines[0]
+                line_start = first.start - len(first.prefix)
+                text = b"".join(first.prefix + a + eol for a in added)
+                edits.append(Edit(line_start, line_start, text))
+        for k in range(i1 + paired, i2):  # removed lines: the whole line, marker and break included
+            line = snippet.lines[k]
+            line_start = line.start - len(line.prefix)
+            line_end = source.find(b"\n", line.end)
+            edits.append(Edit(line_start, line_end + 1 if line_end != -1 else line.end, b""))
+    return edits
