@@ -29,7 +29,8 @@ What it will not do
       the requirement then stops at 0.28.
     - `DowncastError::new(..)` changed its arguments (`CastError::new` takes the target type
       object): reported, and the error types in that file keep their old names.
-    - Mentions inside macro invocations (token trees) are not rewritten.
+    - Mentions inside other macros than the standard expression ones (`assert!`, `format!`,
+      `println!`, `vec!`, ...) are token trees this codemod does not read: left as they are.
 
 Fix safety
     Safe: the new names are the same conversions; their errors convert into `PyErr` as before.
@@ -211,6 +212,8 @@ class CastCodemod(Codemod):
         ctx.fix("`downcast*` -> `cast*`", edits)
 
     def _method(self, ctx: Context, name: Node, pyclasses: set[str], below_removal: bool) -> list[Edit]:
+        if name.parent is not None and name.parent.type == "token_tree":
+            return _in_expression_macro(ctx, name, pyclasses, below_removal)
         field = name.parent
         if field is None or field.type != "field_expression" or not rust.is_child(field, "field", name):
             return []
@@ -249,6 +252,32 @@ class CastCodemod(Codemod):
             if _written_path(ctx, node) in _PYO3_MODULES or _resolves_to_pyo3(index, node, word):
                 edits.append(Edit(node.start_byte, node.end_byte, ERRORS[word].encode()))
         return edits
+
+
+# Standard macros whose arguments are plain expressions: a `.downcast::<T>()` in them is a call.
+_EXPRESSION_MACROS = {"assert", "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne",
+                      "println", "print", "eprintln", "eprint", "format", "write", "writeln", "panic", "dbg", "vec"}
+
+
+def _in_expression_macro(ctx: Context, name: Node, pyclasses: set[str], below_removal: bool) -> list[Edit]:
+    """`assert!(x.downcast::<PyDict>().is_ok())`: a method call in a standard macro's tokens."""
+    invocation = rust.in_macro(name)
+    macro = invocation.child_by_field_name("macro") if invocation is not None else None
+    before, after = name.prev_sibling, name.next_sibling
+    if macro is None or ctx.text(macro) not in _EXPRESSION_MACROS or before is None or before.type != ".":
+        return []
+    written = ctx.text(name)
+    turbofish = after is not None and after.type == "::" and after.next_sibling is not None \
+        and after.next_sibling.type == "<" and after.next_sibling.next_sibling is not None
+    target = ctx.text(after.next_sibling.next_sibling) if turbofish else None
+    if written in PY_ONLY or (target is not None and (target in pyclasses or (
+            target.startswith("Py") and target not in _NOT_PYTHON_TYPES))) or (
+            target is None and only_pyo3_downcasts(ctx.source)):
+        return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
+    if below_removal:
+        ctx.finding(name, f"cannot tell whether `.{written}()` in `{ctx.text(macro)}!` is PyO3's: if it is, rename "
+                    f"it `.{METHODS[written]}()`", removed_in=GONE)
+    return []
 
 
 def _constructed(ctx: Context, node: Node) -> bool:

@@ -11,7 +11,8 @@ each snapshot and each target: a fresh copy of the revision is exported (only th
 workspace files when the repository lacks some large blobs), committed so that `apply` sees a
 clean tree, migrated with `pyo3-migrate apply --target-pyo3 X`, then `cargo check`ed with all
 checks sharing one cargo target directory. The first column of every crate is the snapshot as it
-is. `--doctests` also runs `cargo test --doc --no-run` (a full build: slow).
+is. `--doctests` also runs `cargo test --doc` where the crate compiles (a full build, and the
+examples run: slow; cargo cannot build doctests without running them).
 
 The table: crate x target -> the PyO3 the manifest asks for after the run, exit code of `apply`,
 compiles?, errors, deprecation warnings of migrated APIs, findings left, seconds. Nothing here runs
@@ -202,7 +203,7 @@ def run_one(snapshot: Snapshot, bare: Path, cache: Path, target: str, args) -> R
         row.first_error = "" if result.ok else first_error(result)
         if args.doctests and result.ok:
             doc = subprocess.run(
-                ["cargo", "test", "--doc", "--no-run", "--quiet", "--manifest-path", str(crate / "Cargo.toml")],
+                ["cargo", "test", "--doc", "--quiet", "--manifest-path", str(crate / "Cargo.toml")],
                 capture_output=True, text=True, env={**os.environ, **cargo_env()}, check=False,
             )
             row.compiles += "" if doc.returncode == 0 else " (doctests NO)"
@@ -220,7 +221,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--only", nargs="+", default=[], help="snapshot names or repository names to run")
     p.add_argument("--targets", nargs="+", default=["0.26", "0.29", "0.30"])
     p.add_argument("--unsafe", action="store_true", help="pass --unsafe to apply")
-    p.add_argument("--doctests", action="store_true", help="also `cargo test --doc --no-run` where it compiles")
+    p.add_argument("--doctests", action="store_true", help="also `cargo test --doc` where it compiles")
     p.add_argument("--no-as-is", action="store_true", help="skip checking the snapshot as it is")
     p.add_argument("--keep", action="store_true", help="keep the migrated copies under CACHE/work")
     p.add_argument("--timeout", type=float, default=3600)

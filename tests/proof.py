@@ -70,6 +70,22 @@ def migrate(project: Path, target: str, *extra: str) -> Migration:
     return Migration(applied.exit_code, applied.stderr, findings)
 
 
+def has_doctests(project: Path) -> bool:
+    """A library crate (an rlib) with fenced examples in its doc comments."""
+    manifest = tomllib.loads((project / "Cargo.toml").read_text())
+    if "rlib" not in manifest.get("lib", {}).get("crate-type", ["rlib"]):
+        return False
+    return any("```" in f.read_text() for f in (project / "src").rglob("*.rs"))
+
+
+def doctest(project: Path) -> subprocess.CompletedProcess:
+    """`cargo test --doc`: the doc examples compiled and run against the real PyO3 (and libpython)."""
+    return subprocess.run(
+        ["cargo", "test", "--doc", "--quiet", "--manifest-path", str(project / "Cargo.toml")],
+        capture_output=True, text=True, env=clean_env(), check=False,
+    )
+
+
 def clean_env() -> dict[str, str]:
     """The environment for building and running a sample: no GIL override, no outer venv."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_GIL", "PYTHONPATH", "VIRTUAL_ENV")}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.proof import FIX_SETS, TARGETS, check, copy_sample, migrate, samples
+from tests.proof import FIX_SETS, TARGETS, check, copy_sample, doctest, has_doctests, migrate, samples
 
 pytestmark = pytest.mark.compile
 SAMPLES = samples()
@@ -19,8 +19,12 @@ def _errors(result) -> str:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
 def test_sample_compiles_as_is(sample, tmp_path):
-    result = check(copy_sample(sample, tmp_path / sample.name))
+    project = copy_sample(sample, tmp_path / sample.name)
+    result = check(project)
     assert result.ok, _errors(result)
+    if has_doctests(project):
+        examples = doctest(project)
+        assert examples.returncode == 0, examples.stdout[-3000:] + examples.stderr[-3000:]
 
 
 @pytest.mark.parametrize("fixes", FIX_SETS)
@@ -35,3 +39,6 @@ def test_migrated_sample_compiles(sample, target, fixes, tmp_path):
     leftover = result.deprecations()
     assert not leftover, "\n".join(d.line_text() for d in leftover)
     assert not result.warnings, "\n".join(d.line_text() for d in result.warnings)  # clean: no warning at all
+    if has_doctests(project):  # the doc examples are migrated too: `cargo test --doc` builds and runs them
+        examples = doctest(project)
+        assert examples.returncode == 0, examples.stdout[-3000:] + examples.stderr[-3000:]

@@ -1,6 +1,7 @@
 //! Conversions in the PyO3 0.23 style: a hand-written `FromPyObject` (`extract_bound`), `downcast`
 //! and `DowncastError`, a pyclass extracted by value, a `?` on a UTF-8 error, a `from_py_with`
-//! function named by a string, and a hand-written `ToPyObject` with its calls.
+//! function named by a string, a hand-written `ToPyObject` with its calls, a doc example (a
+//! doctest) on the GIL-era API, and `pyo3-log`, a dependency that depends on pyo3.
 
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
@@ -26,10 +27,26 @@ impl Point {
 }
 
 /// A coordinate pair, read from a `Point`, a `{"x": .., "y": ..}` dict or an `(x, y)` tuple.
+///
+/// ```
+/// use conversions::Coords;
+/// # use pyo3::prelude::*;
+/// # use pyo3::types::PyDict;
+/// # pyo3::prepare_freethreaded_python();
+/// Python::with_gil(|py| {
+///     let dict = PyDict::new(py);
+///     dict.set_item("x", 3.0).unwrap();
+///     dict.set_item("y", 4.0).unwrap();
+///     let any = dict.into_any();
+///     assert!(any.downcast::<PyDict>().is_ok());
+///     let coords: Coords = any.extract().unwrap();
+///     assert_eq!(coords.norm(), 5.0);
+/// });
+/// ```
 pub struct Coords(f64, f64);
 
 impl Coords {
-    fn norm(&self) -> f64 {
+    pub fn norm(&self) -> f64 {
         (self.0 * self.0 + self.1 * self.1).sqrt()
     }
 }
@@ -117,6 +134,7 @@ fn describe_all(py: Python<'_>, items: &Bound<'_, PyList>) -> PyResult<Vec<PyObj
 
 #[pymodule]
 fn conversions(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    pyo3_log::init();
     m.add_class::<Point>()?;
     m.add_function(wrap_pyfunction!(norm, m)?)?;
     m.add_function(wrap_pyfunction!(total, m)?)?;
