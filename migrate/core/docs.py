@@ -96,6 +96,36 @@ def snippets(source: bytes, root: Node) -> list[Snippet]:
     return found
 
 
+def markdown_snippets(source: bytes) -> list[Snippet]:
+    """The ```` ```rust ```` blocks of a Markdown file (only labelled ones: a bare fence in Markdown
+    is anyone's code), hidden `# ` lines read as code, as rustdoc does when the file is included."""
+    if b"```" not in source:
+        return []
+    found, inside, lines = [], False, []
+    offset = 0
+    for raw in source.splitlines(keepends=True):
+        end = offset + len(raw.rstrip(b"\r\n"))
+        content = source[offset:end]
+        stripped = content.lstrip()
+        indent = len(content) - len(stripped)
+        if stripped.startswith(b"```"):
+            if inside:
+                if lines:
+                    found.append(_snippet(source, lines))
+                inside, lines = False, []
+            else:
+                info = stripped[3:].strip()
+                inside = b"rust" in info.lower() and _is_rust_fence(info)
+                inside = inside or None  # a block of another language: skip to its end
+        elif inside:
+            start = offset + indent
+            if stripped.startswith(b"# ") or stripped == b"#":
+                start += min(2, len(stripped))
+            lines.append(SnippetLine(start, end, source[offset:start]))
+        offset += len(raw)
+    return found
+
+
 def _snippet(source: bytes, lines: list[SnippetLine]) -> Snippet:
     return Snippet(tuple(lines), b"\n".join(source[line.start:line.end] for line in lines))
 

@@ -234,13 +234,14 @@ def _doc_examples(project: Project, current: dict[Path, bytes], results: dict[Pa
     it is; its edits come back into the comment line by line, as one more step of the file."""
     rust_codemods = [c for c in codemods if c.info.language == "rust" and c.info.id not in _NOT_FOR_EXAMPLES]
     for path, data in sorted(current.items()):
-        if path.suffix != ".rs" or path in broken or b"```" not in data:
+        if path.suffix not in (".rs", ".md") or path in broken or b"```" not in data:
             continue
         crate, target = project.crate_of(path), target_for(path)
         if crate is None or crate.pyo3_version is None or target is None:
             continue
         edits, ids = [], []
-        for snippet in docs.snippets(data, syntax.parse(data).root_node):
+        found = docs.markdown_snippets(data) if path.suffix == ".md" else docs.snippets(data, syntax.parse(data).root_node)
+        for snippet in found:
             shown = [c for c in rust_codemods if not c.info.triggers or c.info.triggered_by(snippet.text)]
             if not shown:
                 continue

@@ -70,6 +70,7 @@ class Project:
     python: list[PythonPackage]
     python_files: list[Path]
     manifests: list[Path]  # every Cargo.toml and pyproject.toml the tool may edit
+    markdown_files: list[Path] = field(default_factory=list)  # their `rust` blocks may be doctests
     _owner_by_dir: tuple[list[Crate], dict[Path, Crate], dict[Path, Crate | None]] | None = field(
         default=None, repr=False, compare=False)
 
@@ -274,8 +275,10 @@ def discover(root: Path) -> Project:
                 )
             )
     python_files = [f.relative_to(root) for f in files if f.suffix == ".py"]
+    markdown_files = [f.relative_to(root) for f in files if f.suffix == ".md"]
     edit_manifests = [p.relative_to(root) for p in cargo_paths] + [pkg.pyproject for pkg in python]
-    return Project(root, sorted(crates, key=lambda c: str(c.manifest)), python, python_files, edit_manifests)
+    return Project(root, sorted(crates, key=lambda c: str(c.manifest)), python, python_files, edit_manifests,
+                   markdown_files)
 
 
 def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture") -> Project:

@@ -55,8 +55,12 @@ class RunResult:
 
 def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
     """The files that can matter: the Rust files of crates that depend on pyo3, the manifests,
-    and Python files only when a codemod reads Python."""
+    the Markdown files of those crates that mention `rust` blocks (doctests when a crate includes
+    them), and Python files only when a codemod reads Python."""
     wanted = [f for c in project.pyo3_crates() for f in c.rust_files] + project.manifests
+    pyo3_dirs = {c.directory for c in project.pyo3_crates()}
+    wanted += [f for f in project.markdown_files if project.crate_of(f) is not None
+               and project.crate_of(f).directory in pyo3_dirs]
     if any(c.info.language == "python" for c in codemods):
         wanted += project.python_files
     return wanted
@@ -73,10 +77,22 @@ def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: 
                 errors.append(f"{absolute}: symlink to a file outside the project ({target}); left alone")
                 continue
         try:
-            contents[rel] = absolute.read_bytes()
+            data = absolute.read_bytes()
         except OSError as exc:
             errors.append(f"{absolute}: cannot read: {exc.strerror}")
+            continue
+        if rel.suffix == ".md" and not _has_rust_blocks(data):
+            continue  # documentation without code to migrate: not an input (nor an error)
+        contents[rel] = data
     return contents
+
+
+def _has_rust_blocks(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"```rust" in data
 
 
 def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
