@@ -19,12 +19,16 @@ RELEASE_NOTES: dict[tuple[int, int], str] = {
     (0, 22): "`Py<T>: Clone` only with the `py-clone` feature; GILOnceCell::clone_ref (0.22.3)",
     (0, 23): "free-threaded builds; OnceLockExt, gil_used, GILOnceCell::import; no GILProtected on 3.13t",
     (0, 24): "MutexExt::lock_py_attached",
-    (0, 25): "last release line before the renames",
+    (0, 25): "the 0.23 deprecations removed (`ToPyObject`, `IntoPy`, `*_bound`); `from_py_with` strings removed; "
+    "call arguments are `PyCallArgs`",
     (0, 26): "PyOnceLock, Python::attach/detach; GILOnceCell, GILProtected, with_gil, allow_threads, PyObject deprecated",
-    (0, 27): "RwLockExt",
+    (0, 27): "RwLockExt; `FromPyObject` reworked (`extract(Borrowed)`, `type Error`); `downcast` -> `cast`",
     (0, 28): "the 0.25/0.26 deprecations removed; modules declare free-threading support by default; "
     "a Clone pyclass's automatic FromPyObject deprecated",
-    (0, 29): "the 0.27 deprecations removed; free-threaded builds need CPython 3.14 or later",
+    (0, 29): "the 0.27 deprecations removed (`downcast`, `DowncastError`); `From<Utf8Error>` for PyErr removed; "
+    "free-threaded builds need CPython 3.14 or later; Python 3.7 dropped",
+    (0, 30): "the 0.28 deprecations removed; no automatic FromPyObject for Clone pyclasses (`skip_from_py_object` "
+    "deprecated, now the default); `PyMutex` moved to `pyo3::sync`; MSRV 1.85; Python 3.8 dropped",
 }
 
 
