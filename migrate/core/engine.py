@@ -15,11 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate.core import syntax
-from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
+from migrate.core import docs, syntax
 from migrate.core.cargo import requirement_line
+from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
-from migrate.core import docs
 from migrate.core.project import Project, single_crate
 from migrate.core.version import Version
 
@@ -123,9 +122,9 @@ def run(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], 
 def run_held(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
              progress: Progress | None = None) -> tuple[list[FileResult], Version | None]:
     """Migrate in memory, and say which target the run ended at (below `options.target` when kept
-    code holds the requirement back; None when each crate kept its own version). `contents` maps project-relative paths to their bytes as read.
-
-    `progress`, when given, hears of each codemod as it starts (for a progress bar).
+    code holds the requirement back; None when each crate kept its own version). `contents` maps
+    project-relative paths to their bytes as read; `progress`, when given, hears of each codemod
+    as it starts (for a progress bar).
 
     Never a requirement the kept code cannot compile against: when a codemod keeps code (a
     finding) whose API the target no longer has, the whole run is made again at the last release
