@@ -51,7 +51,7 @@ def _doc_lines(source: bytes, root: Node) -> list[list[tuple[int, int]]]:
         text = source[node.start_byte:node.end_byte]
         if not (text.startswith(b"///") and not text.startswith(b"////")) and not text.startswith(b"//!"):
             continue
-        line = source.count(b"\n", 0, node.start_byte)
+        line = node.start_point[0]
         end = node.end_byte
         while end > node.start_byte and source[end - 1:end] in (b"\n", b"\r"):
             end -= 1  # the line comment may hold its line break
