@@ -28,6 +28,7 @@ from codemods import (
     py_clone_feature,
     pymutex_path,
     removed_features,
+    superclass_init,
     toolchain,
     utf8_error,
 )
@@ -50,6 +51,7 @@ REGISTRY: tuple[Codemod, ...] = (
     py_clone_feature.CODEMOD,
     from_py_object.CODEMOD,
     pymutex_path.CODEMOD,
+    superclass_init.CODEMOD,
     gil_used.CODEMOD,
     removed_features.CODEMOD,
     toolchain.CODEMOD,
