@@ -16,6 +16,10 @@ What it does
       `X.lock_py_attached(py).expect("X lock poisoned")`; for `Cell`, `X.get(py).get()` becomes
       `*X.lock_py_attached(py).expect("X lock poisoned")` and `X.get(py).set(v)` becomes
       `*X.lock_py_attached(py).expect("X lock poisoned") = v`;
+    - a local bound to the cell, `let c = X.get(py);`, whose every later use is one of those
+      operations, becomes one guard for all of them: `let mut c = X.lock_py_attached(py).expect(..);`,
+      `c.borrow_mut().push(x)` -> `c.push(x)`, `c.get()` -> `*c`, `c.set(v)` -> `*c = v` (held to
+      the end of its block, under the same checks as a bound borrow guard below);
     - imports: `GILProtected` leaves `use` trees (commas and braces stay tidy), `std::sync::Mutex`
       and `pyo3::sync::MutexExt` are imported where needed, `RefCell`/`Cell` imports that nothing
       uses any more are removed. Where `Mutex` already means another type, the path is written out.
@@ -95,6 +99,7 @@ from migrate.analysis.protected import (
     Decl,
     Facts,
     FileScan,
+    LocalGuard,
     Protected,
     build_facts,
     call_args,
@@ -208,6 +213,9 @@ class _Plan(UseEditor):
                 self._convert_ctor(ctor)
             for access in accesses:
                 self._convert_access(access)
+        for guard in self.facts.locals_in(self.ctx.path):
+            if self.facts.keys[guard.key].reason is None:
+                self._convert_local(guard)
         self._settle_gil_protected_imports()
         self._settle_cell_imports()
 
@@ -268,8 +276,34 @@ class _Plan(UseEditor):
             self._edits.append(
                 Edit(op_field.start_byte, access.expr.end_byte, f"{expect} = {rust.text(source, value)}".encode())
             )
-        scope = rust.module_scope(access.expr)
-        resolved = self.facts.names.resolve(self.ctx.path, access.expr, "MutexExt")
+        self._need_ext(access.expr)
+
+    def _convert_local(self, guard: LocalGuard) -> None:
+        """`let c = X.get(py);` -> `let mut c = X.lock_py_attached(py).expect(..);`, and each
+        `c.borrow_mut()` -> `c`, `c.get()` -> `*c`, `c.set(v)` -> `*c = v`: one guard for all."""
+        get_field = guard.get_call.child_by_field_name("function").child_by_field_name("field")
+        self._edits.append(Edit(get_field.start_byte, get_field.end_byte, b"lock_py_attached"))
+        self._edits.append(Edit(guard.get_call.end_byte, guard.get_call.end_byte,
+                                f'.expect("{guard.key} lock poisoned")'.encode()))
+        if any(op in ("borrow_mut", "set") for _, op in guard.uses):
+            pattern = guard.let.child_by_field_name("pattern")
+            self._edits.append(Edit(pattern.start_byte, pattern.start_byte, b"mut "))
+        for call, op in guard.uses:
+            if op in ("borrow", "borrow_mut"):
+                self._edits.append(Edit(call.start_byte, call.end_byte, guard.name.encode()))
+            elif op == "get":
+                text = f"(*{guard.name})" if _needs_parens(call) else f"*{guard.name}"
+                self._edits.append(Edit(call.start_byte, call.end_byte, text.encode()))
+            else:  # around the value, whose own uses of the guard are edited too
+                value = call_args(call)[0]
+                self._edits.append(Edit(call.start_byte, value.start_byte, f"*{guard.name} = ".encode()))
+                self._edits.append(Edit(value.end_byte, call.end_byte, b""))
+        self._need_ext(guard.get_call)
+
+    def _need_ext(self, node: Node) -> None:
+        """`lock_py_attached` is MutexExt's: the scope imports it unless it already has it."""
+        scope = rust.module_scope(node)
+        resolved = self.facts.names.resolve(self.ctx.path, node, "MutexExt")
         if resolved is None:
             self._ext_scopes[scope.id] = scope
         elif canonical(resolved.target) != MUTEX_EXT:

@@ -125,11 +125,25 @@ class Access:
 
 
 @dataclass
+class LocalGuard:
+    """`let c = X.get(py);` whose every later use is `c.borrow()`/`c.borrow_mut()` (RefCell) or
+    `c.get()`/`c.set(v)` (Cell): one lock guard serves them all."""
+
+    path: Path
+    key: str
+    let: Node
+    get_call: Node  # `X.get(py)`
+    name: str
+    uses: list[tuple[Node, str]]  # (the `c.borrow_mut()` call, its method)
+
+
+@dataclass
 class Protected:
     key: str
     decls: list[Decl] = field(default_factory=list)
     ctors: list[Ctor] = field(default_factory=list)
     accesses: list[Access] = field(default_factory=list)
+    locals: list[LocalGuard] = field(default_factory=list)
     reason: str | None = None
 
     def hold(self, reason: str) -> None:
@@ -169,7 +183,7 @@ class Facts:
         if self._by_file is None:
             self._by_file = {}
             for protected in self.keys.values():
-                files = {x.path for x in (*protected.decls, *protected.ctors, *protected.accesses)}
+                files = {x.path for x in (*protected.decls, *protected.ctors, *protected.accesses, *protected.locals)}
                 for file in sorted(files):
                     self._by_file.setdefault(file, []).append((
                         protected,
@@ -182,6 +196,9 @@ class Facts:
     def accesses_in(self, path: Path) -> list[Access]:
         """Every access of every key in one file, in key order."""
         return [access for _, _, _, accesses in self.in_file(path) for access in accesses]
+
+    def locals_in(self, path: Path) -> list[LocalGuard]:
+        return [g for protected in self.keys.values() for g in protected.locals if g.path == path]
 
 
 def build_facts(snapshot: Snapshot) -> Facts:
@@ -213,13 +230,15 @@ def build_facts(snapshot: Snapshot) -> Facts:
         _validate(protected, snapshot)
         _check_scope(protected, snapshot)
     for protected in facts.keys.values():
-        if protected.reason is None:
-            for access in protected.accesses:
-                source = snapshot.contents[access.path]
-                reason = _hold_problem(facts, source, access)
-                if reason is not None:
-                    protected.hold(f"{reason} (at {rust.place(access.path, source, access.expr)})")
-                    break
+        checks = [(a.path, a.expr, lambda src, a=a: _hold_problem(facts, src, a)) for a in protected.accesses]
+        checks += [(g.path, g.let, lambda src, g=g: _local_problem(facts, src, g)) for g in protected.locals]
+        for path, node, problem in checks:
+            if protected.reason is not None:
+                break
+            source = snapshot.contents[path]
+            reason = problem(source)
+            if reason is not None:
+                protected.hold(f"{reason} (at {rust.place(path, source, node)})")
     return facts
 
 
@@ -608,6 +627,11 @@ def _classify_mention(scan: FileScan, path: Path, source: bytes, protected: Prot
         return
     op = _method_parent(source, get[0])
     ops = OPS.get(protected.cell or "", {})
+    if op is None and not protected.nested:
+        guard = _local_guard(path, source, protected, get[0])
+        if guard is not None:
+            protected.locals.append(guard)
+            return
     if op is None or op[1] not in ops or len(op[2]) != ops[op[1]]:
         after = f"`.get(py).{op[1]}(..)`" if op is not None else "`.get(py)` on its own"
         protected.hold(f"{after} at {here} is not a borrow this codemod rewrites")
@@ -748,6 +772,58 @@ def _hold_problem(facts: Facts, source: bytes, access: Access) -> str | None:
     return None
 
 
+def _local_guard(path: Path, source: bytes, protected: Protected, get_call: Node) -> LocalGuard | None:
+    """`let c = X.get(py);` whose every later use in its block is one of the cell's operations,
+    with the result read or written through (not passed on, not kept)."""
+    let = get_call.parent
+    if let is None or let.type != "let_declaration" or not is_field(let, "value", get_call) or let.child_by_field_name("type"):
+        return None
+    pattern = let.child_by_field_name("pattern")
+    if pattern is None or pattern.type != "identifier" or let.parent is None or let.parent.type != "block":
+        return None
+    name = rust.text(source, pattern)
+    ops = OPS.get(protected.cell or "", {})
+    uses = []
+    for node in (n for part in _rest_of_block(source, let, None)[1:] for n in rust.walk(part)):
+        if node.type in rust.TOKEN_GROUPS and any(t.type == "identifier" and rust.text(source, t) == name
+                                                   for t in node.children):
+            return None  # named inside a macro
+        if node.type != "identifier" or rust.text(source, node) != name:
+            continue
+        step = _method_parent(source, node)
+        if step is None or step[1] not in ops or len(step[2]) != ops[step[1]]:
+            return None
+        call, op = step[0], step[1]
+        parent = call.parent
+        if op in ("borrow", "borrow_mut") and not (
+            (parent.type == "field_expression" and is_field(parent, "value", call))
+            or (parent.type == "unary_expression" and rust.text(source, parent).startswith("*"))
+            or parent.type == "reference_expression"
+            or (parent.type == "index_expression" and parent.named_children[0].id == call.id)
+        ):
+            return None
+        uses.append((call, op))
+    return LocalGuard(path, protected.key, let, get_call, name, uses) if uses else None
+
+
+def _local_problem(facts: Facts, source: bytes, guard: LocalGuard) -> str | None:
+    """Why one guard cannot live from the `let` to the end of its block (None: it can)."""
+    ranges = _rest_of_block(source, guard.let, guard.name)
+    others = [a.expr for a in facts.accesses_in(guard.path)] + [
+        g.let for g in facts.locals_in(guard.path) if g.let.id != guard.let.id]
+    for r in ranges:
+        for other in others:
+            if r.start_byte <= other.start_byte and other.end_byte <= r.end_byte:
+                line = source.count(b"\n", 0, other.start_byte) + 1
+                return (f"the guard `{guard.name}` would still be held where a GILProtected value is used on line "
+                        f"{line} (a Mutex is not re-entrant, and two held at once can deadlock)")
+        own = frozenset(call.id for call, _ in guard.uses)
+        problem = _unsafe_call(source, r, (guard.let.start_byte, guard.let.end_byte), guard.name, own)
+        if problem is not None:
+            return f"the guard `{guard.name}` would be held across `{problem}`, which may run Python code"
+    return None
+
+
 def _outlives_local(protected: Protected, node: Node) -> bool:
     """Whether `node` is (part of) the tail expression of the block that declares a local key.
 
@@ -865,11 +941,13 @@ def _rest_of_block(source: bytes, let: Node, guard_name: str | None) -> list[Nod
     return out
 
 
-def _unsafe_call(source: bytes, root: Node, skip: tuple[int, int], guard_name: str | None) -> str | None:
-    """The first call in root (outside skip) that may run Python code, as written, or None."""
+def _unsafe_call(source: bytes, root: Node, skip: tuple[int, int], guard_name: str | None,
+                 own: frozenset[int] = frozenset()) -> str | None:
+    """The first call in root (outside skip, and not one of the `own` calls, a guard's own
+    operations, whose arguments still count) that may run Python code, as written, or None."""
     problems: list[tuple[int, int, str]] = []
     for node in rust.walk(root):
-        if skip[0] <= node.start_byte and node.end_byte <= skip[1]:
+        if skip[0] <= node.start_byte and node.end_byte <= skip[1] or node.id in own:
             continue
         problem = None
         if node.type == "call_expression":

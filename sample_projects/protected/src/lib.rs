@@ -102,6 +102,18 @@ fn registered_names(py: Python<'_>) -> Vec<String> {
     names
 }
 
+/// How many objects are registered; past `limit`, the registry is emptied (one borrow after the other,
+/// through a local bound to the cell).
+#[pyfunction]
+fn trim(py: Python<'_>, limit: usize) -> usize {
+    let registry = REGISTRY.get(py);
+    let count = registry.borrow().as_ref().map_or(0, |entries| entries.len());
+    if count > limit {
+        registry.borrow_mut().take();
+    }
+    count
+}
+
 /// Sum of `values`, computed without holding the GIL.
 #[pyfunction]
 fn sum_values(py: Python<'_>, values: Vec<i64>) -> i64 {
@@ -143,6 +155,7 @@ fn protected_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lookup, m)?)?;
     m.add_function(wrap_pyfunction!(unregister, m)?)?;
     m.add_function(wrap_pyfunction!(registered_names, m)?)?;
+    m.add_function(wrap_pyfunction!(trim, m)?)?;
     m.add_function(wrap_pyfunction!(sum_values, m)?)?;
     m.add_function(wrap_pyfunction!(count_primes, m)?)?;
     lazy::register(m)?;

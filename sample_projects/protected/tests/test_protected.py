@@ -119,3 +119,12 @@ def test_scale():
     assert protected.scale(5.0, "milli") == pytest.approx(0.005)
     with pytest.raises(KeyError):
         protected.scale(1.0, "furlong")
+
+
+def test_trim_counts_then_empties_past_a_limit():
+    for i in range(3):
+        protected.register(f"trim-{i}", object())
+    assert all(count >= 3 for count in run_parallel(lambda _: _native.trim(10_000), calls=50))
+    assert _native.trim(0) >= 3
+    assert _native.trim(10_000) == 0
+    assert protected.registered_names() == []
