@@ -11,6 +11,7 @@ from tests.proof import FIX_SETS, TARGETS, check, copy_sample, doctest, has_doct
 
 pytestmark = pytest.mark.compile
 SAMPLES = samples()
+DOCTEST_TARGETS = ("0.29", "0.30")  # past the 0.28/0.29 removals: where an unmigrated example breaks
 
 
 def _errors(result) -> str:
@@ -39,6 +40,8 @@ def test_migrated_sample_compiles(sample, target, fixes, tmp_path):
     leftover = result.deprecations()
     assert not leftover, "\n".join(d.line_text() for d in leftover)
     assert not result.warnings, "\n".join(d.line_text() for d in result.warnings)  # clean: no warning at all
-    if has_doctests(project):  # the doc examples are migrated too: `cargo test --doc` builds and runs them
+    # the doc examples are migrated too: `cargo test --doc` builds and runs them (a full build of
+    # PyO3 per release: only where the old APIs are gone, once per target)
+    if has_doctests(project) and fixes == "safe" and target in DOCTEST_TARGETS:
         examples = doctest(project)
         assert examples.returncode == 0, examples.stdout[-3000:] + examples.stderr[-3000:]
