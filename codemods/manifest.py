@@ -18,11 +18,12 @@ What it does
     (`numpy = "0.22"` -> `"0.26"`). Only the version strings' bytes change: formatting, quoting
     style, comments, CRLF line ends and a BOM are kept.
 
-    Beyond the table, Cargo.lock says which packages of the crate's graph depend on pyo3 or
-    pyo3-ffi (pyo3-ffi `links = "python"`: one PyO3 line per build). A direct dependency among them
-    moves like a companion, to its lowest release whose own pyo3 requirement admits the target, as
-    the registry's index says (migrate/analysis/registry.py: this tool's cache, the crates.io sparse
-    index, cargo's index cache; the fix names the source). One reached through another dependency
+    Cargo.lock says which packages of the crate's graph depend on pyo3 or pyo3-ffi (pyo3-ffi
+    `links = "python"`: one PyO3 line per build). A direct dependency among them moves to its
+    lowest release whose own pyo3 requirement admits the target, as the registry's index says
+    (migrate/analysis/registry.py: this tool's cache, the crates.io sparse index, cargo's index
+    cache; the fix names the source). For the companions above, the table is the offline answer,
+    used when no source of the index answers (or when there is no Cargo.lock). One reached through another dependency
     (arrow's `arrow-pyarrow`) cannot move until that dependency does: it blocks, and the finding
     names both and the first release that would do.
 
@@ -190,11 +191,13 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
     source = ""
     if name in live:
         found = live[name]
-        if isinstance(found, str):  # no source answered: the release for the target is unknown
-            if raising and req.version is not None:
-                plan.blockers.append((req, found, line))
-            return
-        row, source = found.lines, f" (from {found.source})"
+        if isinstance(found, str):  # no source answered: the table, or nothing, says it
+            if row is None:
+                if raising and req.version is not None:
+                    plan.blockers.append((req, found, line))
+                return
+        else:
+            row, source = found.lines, f" (from {found.source})"
     if row is None:
         return
     if req.external:
@@ -213,7 +216,8 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
         return
     if current is not None and _simple(req.version) and current >= Version.parse(want):
         return
-    if source and current is not None and not _compatible(current, Version.parse(want)):
+    companion = name in companions.COMPANIONS  # its releases follow PyO3's: moving with it is the point
+    if source and not companion and current is not None and not _compatible(current, Version.parse(want)):
         # a dependency whose PyO3 support came with a breaking release: its API is not ours to migrate
         plan.blockers.append((req, f"{name} {req.version} depends on PyO3 below {_line_key(line)}; its first release "
                                    f"for {_line_key(line)} is {want}{source}, a breaking release whose API this tool "
@@ -223,7 +227,7 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
         plan.changes.append((req, raised(req.version, want)))
         if source:
             plan.notes_on_moves.append(f"{name}{source}")
-        elif raising and current is not None and not _compatible(current, Version.parse(want)):
+        if (companion or not source) and raising and current is not None and not _compatible(current, Version.parse(want)):
             plan.breaking_moves.append((req, f"{name} moves from {req.version} to {want} with PyO3: code that uses its "
                                              "own API may need changes this tool does not make (see its changelog)"))
         return
@@ -372,8 +376,10 @@ def locate(source: bytes, req: Requirement) -> int:
 
 # --- dependencies that depend on pyo3 (from Cargo.lock) ------------------------------------------
 
-def _known(name: str) -> bool:
-    return name in companions.COMPANIONS or name in companions.UNDECLARED or name in FAMILY
+def _unlisted(name: str) -> bool:
+    """PyO3's own crates and the macro-only ones the registry cannot place (the companion table's
+    crates are looked up live, the table being their offline answer)."""
+    return name in companions.UNDECLARED or name in FAMILY
 
 
 def _live_rows(crates: list, snapshot: Snapshot) -> dict:
@@ -383,7 +389,7 @@ def _live_rows(crates: list, snapshot: Snapshot) -> dict:
     for crate in crates:
         target = snapshot.target_for(crate.manifest)
         for dep in crate.pyo3_dependents:
-            if dep.via != dep.name or _known(dep.name) or target is None or dep.pyo3.line() >= target.line():
+            if dep.via != dep.name or _unlisted(dep.name) or target is None or dep.pyo3.line() >= target.line():
                 continue
             if dep.name not in live:
                 row = registry.pyo3_row(dep.name)

@@ -94,3 +94,13 @@ def test_a_direct_dependency_is_its_own_way_in_even_when_another_brings_it_too(t
                    [("tables", "5.0.0", ["geo-py"]), ("geo-py", "1.0.0", ["pyo3"])])
     (crate,) = discover(root).pyo3_crates()
     assert {(d.name, d.via) for d in crate.pyo3_dependents} == {("geo-py", "geo-py")}
+
+
+def test_a_companion_is_looked_up_in_the_registry_and_the_table_is_the_fallback(tmp_path):
+    root = project(tmp_path, {"pyo3-log": "0.12", "numpy": "0.25"},
+                   [("pyo3-log", "0.12.4", ["pyo3"]), ("numpy", "0.25.0", ["pyo3"])])
+    result = run("diff", str(root), "--target-pyo3", "0.26")
+    assert '+pyo3-log = "0.14.2"' in result.stdout, "the registry's answer (the table says 0.13)"
+    assert "releases looked up: pyo3-log (from the index mirror" in result.stderr
+    assert '+numpy = "0.26"' in result.stdout, "no record of numpy in the mirror: the table answers"
+    assert "pyo3-log moves from 0.12 to 0.14.2 with PyO3" in result.stderr

@@ -164,12 +164,10 @@ def _parse_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def _from_mirror(name: str) -> tuple[list[dict], str] | None:
-    mirror = os.environ.get("PYO3_MIGRATE_REGISTRY")
-    if not mirror:
-        return None
+def _from_mirror(mirror: str, name: str) -> tuple[list[dict], str] | None:
+    """A mirror answers alone: a crate it lacks has no answer (the network is never asked)."""
     path = Path(mirror) / f"{name}.json"
-    return (_parse_lines(path.read_text()), f"the index mirror {mirror}") if path.is_file() else ([], f"the index mirror {mirror}")
+    return (_parse_lines(path.read_text()), f"the index mirror {mirror}") if path.is_file() else None
 
 
 def _from_own_cache(name: str) -> list[dict] | None:
@@ -216,8 +214,9 @@ def records(name: str) -> tuple[list[dict], str] | None:
     """(the index records of every published version of `name`, where they came from), None when
     no source answered. Asked once per name and process."""
     if name not in _RECORDS:
-        found = _from_mirror(name)
-        if found is None:
+        mirror = os.environ.get("PYO3_MIGRATE_REGISTRY")
+        found = _from_mirror(mirror, name) if mirror else None
+        if not mirror:
             for source, read in (("the registry cache", _from_own_cache), ("the crates.io sparse index", _from_sparse_index),
                                  ("cargo's index cache", _from_cargo_cache)):
                 got = read(name)
