@@ -158,6 +158,11 @@ def _made_by_pyo3(source: bytes, expr: Node) -> bool:
         expr = function.child_by_field_name("value")
 
 
+def _python_type(written: str, pyclasses: set[str]) -> bool:
+    """A type a `downcast::<T>()` to is PyO3's: a `Py*` Python type or a pyclass of the crate."""
+    return written in pyclasses or (written.startswith("Py") and written not in _NOT_PYTHON_TYPES)
+
+
 def _is_pyo3(written: str | None) -> bool:
     return written is not None and any(h in written for h in _PYO3_HANDLES)
 
@@ -178,8 +183,7 @@ def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[
     source = ctx.source
     target = _turbofish_type(function)
     if target is not None:
-        written = rust.text(source, target)
-        return written in pyclasses or (written.startswith("Py") and written not in _NOT_PYTHON_TYPES)
+        return _python_type(rust.text(source, target), pyclasses)
     let_type = _let_type(source, call)
     if let_type is not None:
         return _is_pyo3(let_type)
@@ -270,8 +274,7 @@ def _in_expression_macro(ctx: Context, name: Node, pyclasses: set[str], below_re
     turbofish = after is not None and after.type == "::" and after.next_sibling is not None \
         and after.next_sibling.type == "<" and after.next_sibling.next_sibling is not None
     target = ctx.text(after.next_sibling.next_sibling) if turbofish else None
-    if written in PY_ONLY or (target is not None and (target in pyclasses or (
-            target.startswith("Py") and target not in _NOT_PYTHON_TYPES))) or (
+    if written in PY_ONLY or (target is not None and _python_type(target, pyclasses)) or (
             target is None and only_pyo3_downcasts(ctx.source)):
         return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
     if below_removal:

@@ -57,6 +57,7 @@ from tree_sitter import Node
 from migrate.analysis import rust
 from migrate.analysis.rust import FileIndex
 from migrate.analysis.attributes import pyclass_names
+from migrate.analysis.names import pyo3_spelling
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
 from migrate.core.version import V0_27
@@ -76,7 +77,6 @@ INFO = CodemodInfo(
 
 GONE = V0_27  # 0.27 took `extract_bound` out of the trait: an impl kept as it is stays below 0.27
 OLD, NEW = "extract_bound", "extract"
-_PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
 
 
 def _trait_lifetime(source: bytes, impl: Node) -> tuple[Node, str] | None:
@@ -124,12 +124,6 @@ def _fresh_lifetime(source: bytes, impl: Node) -> str:
     return next(lt for lt in ("'a", "'b", "'x", "'input") if lt not in used)
 
 
-def _spelled_in_scope(ctx: Context, node: Node, name: str, index: FileIndex) -> str:
-    """`name` if the file brings PyO3's `name` into scope at node, else `pyo3::name`."""
-    resolved = index.resolve(node, name, lambda prefix, _n: prefix in _PRELUDE)
-    return name if resolved is not None and resolved[0] == "pyo3" else f"pyo3::{name}"
-
-
 def rework_impl(ctx: Context, index: FileIndex, impl: Node) -> list[Edit] | None:
     """The edits that move one `impl FromPyObject<'py>` to the 0.27 shape (None: not one we can)."""
     source = ctx.source
@@ -150,13 +144,13 @@ def rework_impl(ctx: Context, index: FileIndex, impl: Node) -> list[Edit] | None
         generics = impl.child_by_field_name("type_parameters")
         edits.append(Edit(generics.start_byte + 1, generics.start_byte + 1, f"{input_lifetime}, ".encode()))
         edits.append(Edit(args.start_byte, args.end_byte, f"<{input_lifetime}, {py}>".encode()))
-    borrowed = _spelled_in_scope(ctx, method, "Borrowed", index)
+    borrowed = pyo3_spelling(index, method, "Borrowed")
     written = param.child_by_field_name("type")
     edits.append(Edit(written.start_byte, written.end_byte, f"{borrowed}<{input_lifetime}, {py}, PyAny>".encode()))
     name = method.child_by_field_name("name")
     edits.append(Edit(name.start_byte, name.end_byte, NEW.encode()))
     indent = _indent(source, method.start_byte)
-    error = _spelled_in_scope(ctx, method, "PyErr", index)
+    error = pyo3_spelling(index, method, "PyErr")
     edits.append(Edit(method.start_byte, method.start_byte, f"type Error = {error};\n\n{indent}".encode()))
     edits.extend(_read_as_bound(ctx, method, rust.text(source, param.child_by_field_name("pattern")), py))
     return edits
@@ -256,7 +250,7 @@ def error_flow_edits(ctx: Context, index: FileIndex, pyclasses: set[str]) -> lis
         types = args.named_children if args is not None else []
         if len(types) != 1 or not _error_is_not_pyerr(ctx.text(types[0]), pyclasses) or rust.in_macro(call):
             continue
-        pyerr = _spelled_in_scope(ctx, call, "PyErr", index)
+        pyerr = pyo3_spelling(index, call, "PyErr")
         as_pyerr = Edit(call.end_byte, call.end_byte, f".map_err({pyerr}::from)".encode())
         parent = call.parent
         if parent.type == "try_expression" and _in_closure(call) or _value_leaves(call):

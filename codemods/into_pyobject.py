@@ -47,6 +47,7 @@ from tree_sitter import Node
 from migrate.analysis import rust
 from migrate.analysis.attributes import pyclass_names
 from migrate.analysis.errors import reaches_pyerr
+from migrate.analysis.names import pyo3_glob, pyo3_spelling
 from migrate.analysis.rust import FileIndex
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from migrate.core.model import Edit, Safety
@@ -69,7 +70,6 @@ GONE = V0_25  # 0.25 removed ToPyObject and IntoPy
 OLD_TRAITS = {"ToPyObject": ("to_object", True), "IntoPy": ("into_py", False)}  # trait -> (method, by reference)
 CALLS = {"to_object": True, "into_py": False}  # method -> the receiver is borrowed
 _PYOBJECT = {"PyObject", "Py<PyAny>", "pyo3::PyObject", "pyo3::Py<pyo3::PyAny>"}
-_PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
 _WORDS = {w.encode() for w in (*OLD_TRAITS, *CALLS)}
 
 
@@ -90,11 +90,6 @@ def _converts_to_pyobject(source: bytes, trait: Node) -> bool:
     return args is not None and rust.text(source, args).replace(" ", "")[1:-1] in _PYOBJECT
 
 
-def _in_scope(ctx: Context, index: FileIndex, node: Node, name: str) -> str:
-    resolved = index.resolve(node, name, lambda prefix, _n: prefix in _PRELUDE)
-    return name if resolved is not None and resolved[0] == "pyo3" else f"pyo3::{name}"
-
-
 def rework_impl(ctx: Context, index: FileIndex, impl: Node, pyclasses: set[str]) -> list[Edit] | str:
     """The edits that turn one old-trait impl into an inherent method + an IntoPyObject impl, or why not."""
     source = ctx.source
@@ -111,7 +106,7 @@ def rework_impl(ctx: Context, index: FileIndex, impl: Node, pyclasses: set[str])
     methods = [c for c in body.named_children if c.type == "function_item"] if body is not None else []
     if [rust.text(source, m.child_by_field_name("name")) for m in methods] != [method]:
         return f"an `impl {name}` with other items than `{method}`"
-    names = {n: _in_scope(ctx, index, impl, n) for n in ("IntoPyObject", "PyAny", "Bound", "Python")}
+    names = {n: pyo3_spelling(index, impl, n) for n in ("IntoPyObject", "PyAny", "Bound", "Python")}
     receiver = f"&{ctx.text(own)}" if by_ref else ctx.text(own)
     added = (
         f"\n\nimpl<'py> {names['IntoPyObject']}<'py> for {receiver} {{\n"
@@ -206,7 +201,7 @@ def _imports(ctx: Context, index: FileIndex, kept: bool) -> list[Edit]:
     for leaf in index.all_leaves():
         if leaf.is_glob or leaf.path[-1] not in OLD_TRAITS or leaf.path[0] != "pyo3" or leaf.alias is not None:
             continue
-        in_scope = index.resolve(leaf.node, "IntoPyObject", lambda prefix, _n: prefix in _PRELUDE) is not None
+        in_scope = index.resolve(leaf.node, "IntoPyObject", pyo3_glob) is not None
         if in_scope or renamed:
             edits.extend(rust.remove_use_leaf(ctx.source, leaf))
         else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from migrate.analysis import rust
+from migrate.analysis.names import is_pyo3_name, pyo3_spelling
 from migrate.analysis.rust import FileIndex
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from migrate.core.model import Edit, Safety
@@ -48,7 +49,6 @@ INFO = CodemodInfo(
 CONSTRUCTORS = {"from_owned_ptr": "", "from_borrowed_ptr": "", "from_owned_ptr_or_opt": "map",
                 "from_owned_ptr_or_err": "map", "from_borrowed_ptr_or_opt": "map", "from_borrowed_ptr_or_err": "map"}
 _PY_TYPES = {"Py", "PyObject"}
-_PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
 
 
 def _owner(ctx: Context, index: FileIndex, path: Node) -> bool:
@@ -62,8 +62,7 @@ def _owner(ctx: Context, index: FileIndex, path: Node) -> bool:
         return False
     if len(segments) > 1:
         return segments[0] in ("pyo3", "::pyo3")
-    resolved = index.resolve(path, segments[-1], lambda prefix, _n: prefix in _PRELUDE)
-    return resolved is not None and resolved[0] == "pyo3"
+    return is_pyo3_name(index, path, segments[-1])
 
 
 def _conversion(ctx: Context, owner: Node) -> str:
@@ -93,8 +92,7 @@ class RawPointersCodemod(Codemod):
             owner = scoped.child_by_field_name("path")
             if owner is None or not _owner(ctx, index, owner):
                 continue
-            resolved = index.resolve(call, "Bound", lambda prefix, _n: prefix in _PRELUDE)
-            bound = "Bound" if resolved is not None and resolved[0] == "pyo3" else "pyo3::Bound"
+            bound = pyo3_spelling(index, call, "Bound")
             into = _conversion(ctx, owner)
             tail = f".map(|b| b.{into})" if CONSTRUCTORS[ctx.text(name)] else f".{into}"
             edits.append(Edit(owner.start_byte, owner.end_byte, bound.encode()))

@@ -29,6 +29,7 @@ from tree_sitter import Node
 
 from migrate.analysis import rust
 from migrate.analysis.attributes import attributes_before
+from migrate.analysis.names import pyo3_spelling
 from migrate.analysis.rust import FileIndex
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from migrate.core.model import Edit, Safety
@@ -46,7 +47,6 @@ INFO = CodemodInfo(
     triggers=("#[new]",),
 )
 
-_PRELUDE = {("pyo3", "prelude"), ("pyo3",)}
 
 
 def _pair_type(source: bytes, written: Node | None) -> tuple[Node, bool] | None:
@@ -157,8 +157,7 @@ class SuperclassInitCodemod(Codemod):
                             "return `PyClassInitializer::from(base).add_subclass(this)` by hand (0.29 deprecated "
                             "the tuple)")
                 continue
-            resolved = index.resolve(fn, "PyClassInitializer", lambda prefix, _n: prefix in _PRELUDE)
-            init = "PyClassInitializer" if resolved is not None and resolved[0] == "pyo3" else "pyo3::PyClassInitializer"
+            init = pyo3_spelling(index, fn, "PyClassInitializer")
             edits.append(Edit(pair_type.start_byte, pair_type.end_byte, f"{init}<Self>".encode()))
             base_type = ctx.text(pair_type.named_children[1])
             for pair in pairs:

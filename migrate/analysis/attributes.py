@@ -141,21 +141,27 @@ def option_insertion(source: bytes, use: AttrUse, option: str) -> tuple[int, str
     return line_end + 1, f"{indent_text(source, tokens[0].start_byte)}{option},{eol}"
 
 
-def pyclass_names(snapshot) -> dict:
-    """Crate manifest -> the names of its `#[pyclass]` types (a `downcast::<T>()` or `extract::<T>()`
-    of one is PyO3's, and its extraction error is a borrow error, not a `PyErr`)."""
-    out: dict = {}
-    for crate in snapshot.project.crates:
-        names = out.setdefault(crate.manifest, set())
-        for path in snapshot.rust_files(crate):
-            source = snapshot.contents[path]
-            if b"pyclass" not in source:
-                continue
+_PYCLASSES: dict[bytes, frozenset[str]] = rust.run_cache()
+
+
+def _pyclasses_of(source: bytes) -> frozenset[str]:
+    """The `#[pyclass]` types one file defines (once per bytes: several codemods ask)."""
+    if source not in _PYCLASSES:
+        names = set()
+        if b"pyclass" in source:
             for item in rust.nodes_of_kinds(rust.parse(source).root_node, ("struct_item", "enum_item")):
                 name = item.child_by_field_name("name")
                 if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
                     names.add(rust.text(source, name))
-    return out
+        _PYCLASSES[source] = frozenset(names)
+    return _PYCLASSES[source]
+
+
+def pyclass_names(snapshot) -> dict:
+    """Crate manifest -> the names of its `#[pyclass]` types (a `downcast::<T>()` or `extract::<T>()`
+    of one is PyO3's, and its extraction error is a borrow error, not a `PyErr`)."""
+    return {crate.manifest: set().union(*(_pyclasses_of(snapshot.contents[p]) for p in snapshot.rust_files(crate)))
+            for crate in snapshot.project.crates}
 
 
 def option_removal(source: bytes, use: AttrUse, option: str) -> Edit | None:

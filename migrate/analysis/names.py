@@ -641,3 +641,24 @@ def _item_macro_refs(names, file, invocation: Node, item, local_names, out: File
     for node in rust.walk(tree.root_node):
         if node.type in ("type_identifier", "identifier", "scoped_type_identifier", "scoped_identifier"):
             _classify(names, file, node, item, local_names, out, parsed)
+
+
+# ------------------------------------------------------------------------------------------ PyO3 names
+
+PYO3_GLOBS = {("pyo3", "prelude"), ("pyo3",)}  # `use pyo3::prelude::*;` / `use pyo3::*;`
+
+
+def pyo3_glob(prefix: tuple[str, ...], _name: str) -> bool:
+    """A glob of PyO3's root or prelude brings the common names (`Bound`, `PyErr`, `Python`, ...)."""
+    return prefix in PYO3_GLOBS
+
+
+def is_pyo3_name(index: FileIndex, node: Node, name: str) -> bool:
+    """Whether `name` at node is PyO3's, by this file's imports."""
+    resolved = index.resolve(node, name, pyo3_glob)
+    return resolved is not None and resolved[0] == "pyo3"
+
+
+def pyo3_spelling(index: FileIndex, node: Node, name: str) -> str:
+    """How to write PyO3's `name` at node: as it is when the file brings it in, else `pyo3::name`."""
+    return name if is_pyo3_name(index, node, name) else f"pyo3::{name}"
