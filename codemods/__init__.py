@@ -4,7 +4,8 @@ Order matters: `clone-ref` rewrites manual clones while the cell types are still
 so that `once-lock` then sees every `clone_ref` use when it decides what std can express;
 `from-py-object` runs after `py-clone` (which may turn a derived `Clone` into an impl);
 `gil-used` runs after every other Rust codemod, so its blocker scan sees the migrated code;
-`manifest` runs last.
+`manifest` runs after the Rust codemods, and the Python-side codemods after it: they act on what
+the Rust now declares.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from codemods import (
     once_lock,
     py_clone,
     py_clone_feature,
+    py_gil_workarounds,
     pymutex_path,
     raw_pointers,
     removed_features,
@@ -58,6 +60,7 @@ REGISTRY: tuple[Codemod, ...] = (
     removed_features.CODEMOD,
     toolchain.CODEMOD,
     manifest.CODEMOD,
+    py_gil_workarounds.CODEMOD,
 )
 
 

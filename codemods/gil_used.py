@@ -81,16 +81,14 @@ from tree_sitter import Node
 from migrate.analysis import rust
 from migrate.analysis.attributes import (
     AttrUse,
-    attr_uses,
-    attribute_options,
     attributes_before,
     indent_text,
-    option_insertion,
     path_of_tokens,
 )
+from migrate.analysis.modules import Insertion, ModuleDecl, bool_literal, is_pymodule, module_decl
 from migrate.core.cargo import dependency_tables
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, line_col
+from migrate.core.model import Safety, line_col
 from migrate.core.version import V0_23, V0_26, V0_28, Version
 
 INFO = CodemodInfo(
@@ -106,7 +104,6 @@ INFO = CodemodInfo(
     reads_manifests=True,  # path dependencies: a dependency crate's blockers count
 )
 
-_PYO3_PREFIXES = {(), ("pyo3",), ("pyo3", "prelude")}
 _GIL_ERA_API = ("with_gil", "with_gil_unchecked", "allow_threads", "assume_gil_acquired")
 _GIL_TYPES = {
     "GILProtected": "`GILProtected` relies on the GIL for mutual exclusion (free-threaded builds do not have it): "
@@ -119,27 +116,6 @@ _NOT_EXTENSION_DIRS = {"tests", "benches", "examples"}  # integration tests and 
 
 
 # ------------------------------------------------------------------------------ per-file facts
-
-
-@dataclass(frozen=True)
-class Insertion:
-    """Where to write a `gil_used` option (or statement): `template` holds "{}" for the value."""
-
-    offset: int
-    template: str
-
-    def edit(self, value: bool) -> Edit:
-        return Edit(self.offset, self.offset, self.template.format("true" if value else "false").encode())
-
-
-@dataclass(frozen=True)
-class ModuleDecl:
-    name: str
-    offset: int  # the first module attribute (where findings point)
-    explicit: bool | None  # the literal of an explicit `gil_used` (None: there is none)
-    has_explicit: bool  # a `gil_used` is written (its value may not be a literal)
-    nested: bool  # a declarative submodule: left alone
-    insertions: tuple[Insertion, ...]
 
 
 @dataclass(frozen=True)
@@ -165,64 +141,6 @@ class FileFacts:
     subs: list[RuntimeSub] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
     in_macros: list[int] = field(default_factory=list)  # `#[pymodule]`s inside macro token trees
-
-
-def _is_pymodule(use: AttrUse) -> bool:
-    return bool(use.path) and use.path[-1] == "pymodule" and tuple(p for p in use.path[:-1] if p) in _PYO3_PREFIXES
-
-
-def _is_options(use: AttrUse) -> bool:
-    """An attribute whose arguments are PyO3 module options (`pymodule(..)` or `pyo3(..)`)."""
-    return _is_pymodule(use) or use.path == ("pyo3",)
-
-
-def _insertion(source: bytes, use: AttrUse) -> Insertion:
-    """Where `gil_used = {}` goes in this attribute's argument list (made when there is none)."""
-    return Insertion(*option_insertion(source, use, "gil_used = {}"))
-
-
-def _bool(source: bytes, node: Node | None) -> bool | None:
-    if node is not None and node.type == "boolean_literal":
-        return rust.text(source, node) == "true"
-    return None
-
-
-def _module(source: bytes, item: Node) -> ModuleDecl | None:
-    uses = attr_uses(source, item)
-    modules = [u for u in uses if _is_pymodule(u)]
-    if not modules:
-        return None
-    options = [attribute_options(source, u) for u in uses if _is_options(u)]
-    written = [o["gil_used"] for o in options if "gil_used" in o]
-    values = [_bool(source, v) for v in written]
-    explicit = True if True in values else (False if False in values else None)
-    name_node = item.child_by_field_name("name")
-    name = rust.text(source, name_node) if name_node is not None else "?"
-    for o in options:
-        if o.get("name") is not None:
-            name = rust.text(source, o["name"]).strip('"')
-    # `submodule` (on a fn or a mod) or a mod inside a declarative module: no `PyInit_` symbol
-    nested = any("submodule" in o for o in options) or (
-        item.type == "mod_item" and _parent_module(source, item) is not None
-    )
-    first_attr = attributes_before(item)[0]
-    return ModuleDecl(
-        name,
-        first_attr.start_byte,
-        explicit,
-        bool(written),
-        nested,
-        tuple(_insertion(source, u) for u in modules),
-    )
-
-
-def _parent_module(source: bytes, item: Node) -> Node | None:
-    """The `#[pymodule] mod` item is declared directly in, if any."""
-    body = item.parent
-    if body is None or body.type != "declaration_list" or body.parent is None or body.parent.type != "mod_item":
-        return None
-    parent = body.parent
-    return parent if any(_is_pymodule(u) for u in attr_uses(source, parent)) else None
 
 
 def _runtime_sub(source: bytes, call: Node, adders: set[str]) -> RuntimeSub | None:
@@ -259,7 +177,7 @@ def _runtime_sub(source: bytes, call: Node, adders: set[str]) -> RuntimeSub | No
                 added = True  # `m.add_submodule(&PyModule::new(py, "sub")?)`
         elif method == "gil_used" and var is not None and rust.text(source, receiver) == var:
             args = [c for c in arguments.named_children] if arguments is not None else []
-            explicit.append(_bool(source, args[0]) if len(args) == 1 else None)
+            explicit.append(bool_literal(source, args[0]) if len(args) == 1 else None)
     value = True if True in explicit else (False if False in explicit else None)
     note = None
     if not added:
@@ -413,7 +331,7 @@ def _macro_modules(source: bytes, root: Node) -> list[int]:
         path = inner[:-1] if args is not None else inner
         if not path or any(t.type not in ("identifier", "::") for t in path):
             continue
-        if not _is_pymodule(AttrUse(path_of_tokens(source, path), path[-1].end_byte, args)):
+        if not is_pymodule(AttrUse(path_of_tokens(source, path), path[-1].end_byte, args)):
             continue
         words = {rust.text(source, t) for t in rust.walk(args) if t.type == "identifier"} if args else set()
         if not words & {"gil_used", "submodule"}:
@@ -454,7 +372,7 @@ def _analyze(source: bytes) -> FileFacts:
     adders = _submodule_makers(source, tree.root_node)
     for node in rust.nodes_of_kinds(tree.root_node, ("function_item", "mod_item", "call_expression")):
         if node.type in ("function_item", "mod_item"):
-            module = _module(source, node)
+            module = module_decl(source, node)
             if module is not None:
                 facts.modules.append(module)
         elif node.type == "call_expression":

@@ -78,6 +78,14 @@ def test_the_maturin_package_and_its_python_files(tmp_path):
             "pyproject.toml": '[tool.maturin]\npython-source = "python"\nmodule-name = "pkg._native"\nfeatures = ["pyo3/py-clone"]\n',
             "python/pkg/__init__.py": "",
             "tests/test_pkg.py": "",
+            "tests/data/old.py": "",
+            "scripts/release.py": "",
+            "docs/conf.py": "",
+            "tox.ini": "",
+            "sub/conftest.py": "",
+            ".github/workflows/ci.yml": "",
+            ".github/workflows/notes.md": "",
+            ".gitlab-ci.yml": "",
             "target/debug/build/generated.rs": "",
             ".venv/lib/site.py": "",
         },
@@ -89,7 +97,9 @@ def test_the_maturin_package_and_its_python_files(tmp_path):
         Path("python"),
         ["pyo3/py-clone"],
     )
-    assert project.python_files == [Path("python/pkg/__init__.py"), Path("tests/test_pkg.py")], "build dirs are skipped"
+    assert sorted(project.python_side) == sorted(Path(p) for p in (
+        "pyproject.toml", "python/pkg/__init__.py", "sub/conftest.py", "tests/data/old.py", "tests/test_pkg.py", "tox.ini",
+        ".github/workflows/ci.yml", ".gitlab-ci.yml")), "only the Python side: no scripts, docs or build dirs"
     assert project.manifests == [Path("Cargo.toml"), Path("pyproject.toml")]
 
 

@@ -18,7 +18,7 @@ from tree_sitter import Node, Tree
 from migrate.core import syntax
 from migrate.core.lines import tidy_removals
 from migrate.core.model import Edit, Finding, Fix, Safety, line_col
-from migrate.core.project import Crate, Project
+from migrate.core.project import PYTEST_SETTINGS, Crate, Project
 from migrate.core.version import Version
 
 GUIDE = "https://pyo3.rs/main/migration"
@@ -28,7 +28,7 @@ GUIDE = "https://pyo3.rs/main/migration"
 class CodemodInfo:
     id: str
     summary: str
-    language: str  # "rust", "toml" or "python": which files it reads
+    language: str  # "rust", "toml", "python" (Python files and pytest settings) or "yaml" (CI workflows)
     safety: Safety
     min_target: Version  # the lowest target PyO3 it applies to (its output compiles from there)
     max_target: Version | None  # first target it no longer applies to, if any
@@ -52,9 +52,9 @@ class CodemodInfo:
         """Whether this codemod's output can depend on the bytes of path."""
         if path.suffix == ".rs":
             return self.reads_rust if self.reads_rust is not None else self.language == "rust"
-        if path.suffix == ".toml":
+        if path.suffix == ".toml" and not (path.name == "pyproject.toml" and self.language == "python"):
             return self.reads_manifests if self.reads_manifests is not None else self.language == "toml"
-        return self.language == "python"
+        return self.wants(path)
 
     def acts_at(self, target: Version) -> Version:
         """The release whose API its output uses for this target."""
@@ -71,7 +71,9 @@ class CodemodInfo:
             return path.suffix == ".rs"
         if self.language == "toml":
             return path.name in ("Cargo.toml", "pyproject.toml")
-        return path.suffix == ".py"
+        if self.language == "yaml":
+            return path.suffix in (".yml", ".yaml")
+        return path.suffix == ".py" or path.name in PYTEST_SETTINGS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate.core import docs, syntax
+from migrate.core import docs, pysyntax, syntax
 from migrate.core.cargo import requirement_line
 from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
@@ -65,13 +65,20 @@ def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
             return f"TOML syntax error: {exc}"
         return None
     if path.suffix == ".py":
-        import libcst  # only a run with a Python codemod reads Python files: the import waits for it
-
         try:
-            libcst.parse_module(source)
-        except libcst.ParserSyntaxError as exc:
-            return f"syntax error at {exc.raw_line}:{exc.raw_column + 1}"
+            pysyntax.parse(source)
+        except pysyntax.NotPython as exc:
+            return str(exc)
+    if path.suffix in (".yml", ".yaml"):
+        return pysyntax.yaml_problem(source)
+    if path.suffix in (".ini", ".cfg"):
+        return pysyntax.ini_problem(source)
     return None
+
+
+# Files of the Python side are checked when a codemod reads them, not up front: a Python file that
+# does not parse is that codemod's finding for that file, never an error of the Rust run.
+_READ_LAZILY = (".py", ".yml", ".yaml", ".ini", ".cfg")
 
 
 def _select_fixes(fixes: list[Fix], include_unsafe: bool) -> tuple[list[Fix], list[Fix], list[Fix]]:
@@ -183,6 +190,8 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
     broken = set()
     triggered = [c.info for c in codemods if c.info.triggers]
     for path, data in contents.items():
+        if path.suffix in _READ_LAZILY:
+            continue
         problem = syntax_problem(path, data, keep=any(_triggered(info, data) for info in triggered))
         if problem is not None:
             broken.add(path)

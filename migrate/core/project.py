@@ -68,7 +68,7 @@ class Project:
     root: Path
     crates: list[Crate]
     python: list[PythonPackage]
-    python_files: list[Path]
+    python_side: list[Path]  # the files of the Python side (see `python_side`): only Python codemods read them
     manifests: list[Path]  # every Cargo.toml and pyproject.toml the tool may edit
     markdown_files: list[Path] = field(default_factory=list)  # their `rust` blocks may be doctests
     _owner_by_dir: tuple[list[Crate], dict[Path, Crate], dict[Path, Crate | None]] | None = field(
@@ -274,11 +274,41 @@ def discover(root: Path) -> Project:
                     features=list(maturin.get("features", [])),
                 )
             )
-    python_files = [f.relative_to(root) for f in files if f.suffix == ".py"]
+    python_files = python_side(root, files, python)
     markdown_files = [f.relative_to(root) for f in files if f.suffix == ".md"]
     edit_manifests = [p.relative_to(root) for p in cargo_paths] + [pkg.pyproject for pkg in python]
     return Project(root, sorted(crates, key=lambda c: str(c.manifest)), python, python_files, edit_manifests,
                    markdown_files)
+
+
+PYTEST_SETTINGS = ("pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml")
+_PYTHON_SIDE_NAMES = {"conftest.py", "noxfile.py", *PYTEST_SETTINGS}
+_TEST_DIRS = {"tests", "test"}
+
+
+def python_side(root: Path, files: list[Path], packages: list[PythonPackage]) -> list[Path]:
+    """The project's Python side, relative to root: the maturin packages' Python sources, test
+    folders, conftest.py and noxfile.py files, pytest settings (pytest.ini, tox.ini, setup.cfg,
+    pyproject.toml) and CI workflows (.github/workflows/*.yml, .gitlab-ci.yml). Nothing else
+    is ever read as Python."""
+    sources = set()
+    for package in packages:
+        if package.python_source is not None:
+            sources.add(package.python_source)
+        elif package.module_name:
+            sources.add(package.pyproject.parent / package.module_name.split(".")[0])
+    side = []
+    for f in files:
+        rel = f.relative_to(root)
+        if rel.name in _PYTHON_SIDE_NAMES or (rel.suffix == ".py" and (
+                _TEST_DIRS & set(rel.parts[:-1]) or any(s in rel.parents for s in sources))):
+            side.append(rel)
+    workflows = root / ".github" / "workflows"
+    if workflows.is_dir():
+        side += sorted(f.relative_to(root) for f in workflows.iterdir() if f.suffix in (".yml", ".yaml") and f.is_file())
+    if (root / ".gitlab-ci.yml").is_file():
+        side.append(Path(".gitlab-ci.yml"))
+    return side
 
 
 def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture") -> Project:

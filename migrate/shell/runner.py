@@ -56,13 +56,13 @@ class RunResult:
 def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
     """The files that can matter: the Rust files of crates that depend on pyo3, the manifests,
     the Markdown files of those crates that mention `rust` blocks (doctests when a crate includes
-    them), and Python files only when a codemod reads Python."""
+    them), and the Python side (Python, pytest settings, CI workflows) only when a codemod reads it."""
     wanted = [f for c in project.pyo3_crates() for f in c.rust_files] + project.manifests
     pyo3_dirs = {c.directory for c in project.pyo3_crates()}
     wanted += [f for f in project.markdown_files if project.crate_of(f) is not None
                and project.crate_of(f).directory in pyo3_dirs]
-    if any(c.info.language == "python" for c in codemods):
-        wanted += project.python_files
+    if any(c.info.language in ("python", "yaml") for c in codemods):
+        wanted += project.python_side
     return wanted
 
 

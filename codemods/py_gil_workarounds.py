@@ -1,0 +1,381 @@
+"""py-gil-workarounds: remove the Python side's GIL workarounds once the modules claim free-threading support.
+
+What it does
+    While an extension module has not declared free-threading support, importing it into
+    free-threaded CPython turns the GIL back on with a RuntimeWarning ("The global interpreter
+    lock (GIL) has been enabled to load module ..."), so projects work around it in Python. Once
+    the Rust side claims support (after the Rust codemods: `gil_used = false`, or PyO3 >= 0.28
+    with no `gil_used = true`), this codemod removes, in the project's Python side (its package,
+    tests, conftest.py and noxfile.py files, pytest settings):
+
+        os.environ["PYTHON_GIL"] = "0"                       (and .setdefault, putenv, monkeypatch.setenv)
+        warnings.filterwarnings("ignore", message=".*GIL has been enabled.*", category=RuntimeWarning)
+        @pytest.mark.filterwarnings("ignore:The global interpreter lock:RuntimeWarning")
+        pytestmark = [pytest.mark.filterwarnings(..GIL..), ...]          (the element; the line if alone)
+        @pytest.mark.skipif(sysconfig.get_config_var("Py_GIL_DISABLED"), reason="... GIL ...")
+        filterwarnings / env entries in [tool.pytest.ini_options], pytest.ini, tox.ini, setup.cfg
+
+    The comment block directly above a removed line goes with it when it talks about the GIL or
+    free-threading; imports that only the removed code used go too; another statement sharing
+    the line stays. A workaround that names one of this project's modules goes when that module
+    claims support; one that names no module goes when every module of the project does.
+
+What it will not do
+    - Touch a workaround that names another project's module (numpy's, say), or one of ours that
+      still needs the GIL, or anything while no module claims support.
+    - Change behaviour: a branch on `sys._is_gil_enabled()` or `Py_GIL_DISABLED` that stays is a
+      finding (it may still be needed, or may now be dead code); a skip whose condition is not
+      plainly "running free-threaded" stays.
+    - Edit a settings entry it cannot remove as a whole line (a one-line array): a finding.
+    - Read files outside the Python side, or parse one that never spells `GIL`/`gil`. A file that
+      does not parse as Python 3 is a finding for that file only.
+
+Fix safety
+    Safe: each removed line only papered over a module that, after this run, declares that it
+    runs without the GIL; the tests then run the way free-threaded users import the package.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import tomllib
+
+import libcst as cst
+
+from migrate.analysis import pyedit
+from migrate.analysis.pyedit import REMOVE, argument, dotted, string_value
+from migrate.analysis.pyside import SideFacts, explains_workaround, gil_off_setting, is_gil_warning, side_facts
+from migrate.core import pysyntax
+from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.model import Safety
+from migrate.core.version import V0_23
+
+INFO = CodemodInfo(
+    id="py-gil-workarounds",
+    summary="remove PYTHON_GIL=0, GIL-warning filters and free-threaded skips once the modules claim support",
+    language="python",
+    safety=Safety.SAFE,
+    min_target=V0_23,
+    max_target=None,
+    guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
+    docs=__doc__.strip(),
+    reads_rust=True,  # which modules claim support is read from the Rust
+)
+
+_ENV_CALLS = ("environ.setdefault", "putenv", "setenv")  # (name, value) calls that set the environment
+
+
+def _may_matter(source: bytes) -> bool:
+    return b"GIL" in source or b"gil" in source
+
+
+# ------------------------------------------------------------------ what a Python workaround is
+
+
+class _Judge:
+    """Decides, node by node, whether a piece of Python is a workaround that may go."""
+
+    def __init__(self, facts: SideFacts, free_threaded_names: set[str]):
+        self.facts = facts
+        self.ft_names = free_threaded_names
+
+    def __call__(self, node: cst.CSTNode) -> object:
+        if isinstance(node, cst.Decorator):
+            return REMOVE if self._mark(node.decorator) else None
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+            return REMOVE if self._env_call(node.value) or self._filter_call(node.value) else None
+        if isinstance(node, cst.Assign):
+            return REMOVE if self._assign(node) else None
+        if isinstance(node, cst.Call):
+            return REMOVE if self._mark(node) else None
+        return None
+
+    def _assign(self, node: cst.Assign) -> bool:
+        if len(node.targets) != 1:
+            return False
+        target = node.targets[0].target
+        if isinstance(target, cst.Name) and target.value == "pytestmark":
+            return self._mark(node.value)
+        if isinstance(target, cst.Subscript) and (dotted(target.value) or "").endswith("environ") \
+                and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+            name = string_value(target.slice[0].slice.value)
+            value = string_value(node.value)
+            return name is not None and value is not None and gil_off_setting(name, value) and self.facts.all_claim
+        return False
+
+    def _env_call(self, call: cst.Call) -> bool:
+        name = dotted(call.func) or ""
+        if not name.endswith(_ENV_CALLS):
+            return False
+        key, value = string_value(argument(call, 0, "key")), string_value(argument(call, 1, "value"))
+        return key is not None and value is not None and gil_off_setting(key, value) and self.facts.all_claim
+
+    def _filter_call(self, call: cst.Call) -> bool:
+        if (dotted(call.func) or "").rsplit(".", 1)[-1] != "filterwarnings":
+            return False
+        action, message = string_value(argument(call, 0, "action")), string_value(argument(call, 1, "message"))
+        category = argument(call, 2, "category")
+        if action != "ignore" or message is None or not is_gil_warning(message):
+            return False
+        if category is not None and (dotted(category) or "").rsplit(".", 1)[-1] != "RuntimeWarning":
+            return False
+        return self.facts.acts_on(message)
+
+    def _mark(self, node: cst.BaseExpression) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        name = dotted(node.func) or ""
+        if name.endswith("mark.filterwarnings"):
+            spec = string_value(argument(node, 0, "arg"))
+            return spec is not None and _ignores_gil_warning(spec) and self.facts.acts_on(spec)
+        if name.endswith("mark.skipif"):
+            condition, reason = argument(node, 0, "condition"), string_value(argument(node, 1, "reason"))
+            return (condition is not None and reason is not None and explains_workaround(reason)
+                    and is_free_threaded_test(condition, self.ft_names) and self.facts.acts_on(reason))
+        return False
+
+
+def _ignores_gil_warning(spec: str) -> bool:
+    """A `filterwarnings` mark or setting: "ignore:MESSAGE[:CATEGORY[:MODULE[:LINE]]]"."""
+    action, _, rest = spec.partition(":")
+    message, _, tail = rest.partition(":")
+    category = tail.split(":", 1)[0].strip()
+    return action.strip() == "ignore" and is_gil_warning(message) and category in ("", "RuntimeWarning")
+
+
+def _gil_enabled_call(node: cst.CSTNode) -> bool:
+    """`sys._is_gil_enabled()` or `getattr(sys, "_is_gil_enabled", ..)()`."""
+    if not isinstance(node, cst.Call):
+        return False
+    if (dotted(node.func) or "").endswith("_is_gil_enabled"):
+        return True
+    inner = node.func
+    return (isinstance(inner, cst.Call) and dotted(inner.func) == "getattr"
+            and string_value(argument(inner, 1, "name")) == "_is_gil_enabled")
+
+
+def _config_gil_disabled(node: cst.CSTNode) -> bool:
+    """`sysconfig.get_config_var("Py_GIL_DISABLED")` (also inside `bool(..)`)."""
+    if isinstance(node, cst.Call) and dotted(node.func) == "bool" and len(node.args) == 1:
+        return _config_gil_disabled(node.args[0].value)
+    return (isinstance(node, cst.Call) and (dotted(node.func) or "").endswith("get_config_var")
+            and string_value(argument(node, 0, "name")) == "Py_GIL_DISABLED")
+
+
+def is_free_threaded_test(node: cst.BaseExpression, names: set[str] = frozenset()) -> bool:
+    """Whether an expression is plainly "this is a free-threaded build / the GIL is off"."""
+    if isinstance(node, cst.Name):
+        return node.value in names
+    if _config_gil_disabled(node):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return _gil_enabled_call(node.expression)
+    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1 and _gil_enabled_call(node.left):
+        only = node.comparisons[0]
+        return isinstance(only.operator, (cst.Is, cst.Equal)) and dotted(only.comparator) == "False"
+    return False
+
+
+def _free_threaded_names(module: cst.Module) -> set[str]:
+    """Module-level names bound to a free-threaded test (`FREE_THREADED = bool(get_config_var(..))`)."""
+    names = set()
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                        and isinstance(small.targets[0].target, cst.Name) and is_free_threaded_test(small.value):
+                    names.add(small.targets[0].target.value)
+    return names
+
+
+class _Branches(cst.CSTVisitor):
+    """Branches that still depend on whether the GIL is on (after the removals)."""
+
+    METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
+
+    def __init__(self, names: set[str]):
+        super().__init__()
+        self.names = names
+        self.lines: list[int] = []
+
+    def _test(self, test: cst.BaseExpression, node: cst.CSTNode) -> None:
+        class Find(cst.CSTVisitor):
+            hit = False
+
+            def on_visit(self, inner: cst.CSTNode) -> bool:
+                if _gil_enabled_call(inner) or _config_gil_disabled(inner) or (
+                        isinstance(inner, cst.Name) and inner.value in outer.names):
+                    Find.hit = True
+                return not Find.hit
+
+        outer = self
+        test.visit(Find())
+        if Find.hit:
+            self.lines.append(self.get_metadata(cst.metadata.PositionProvider, node).start.line)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test, node)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test, node)
+
+
+# ------------------------------------------------------------------ pytest settings files
+
+
+def _settings_entries(path_name: str, source: bytes) -> dict[str, list[str]] | None:
+    """{"filterwarnings": [...], "env": [...]} of the file's pytest settings (None: none there)."""
+    text = source.decode("utf-8-sig")
+    if path_name == "pyproject.toml":
+        table = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options")
+        if not isinstance(table, dict):
+            return None
+        return {key: [v for v in table.get(key, []) if isinstance(v, str)] if isinstance(table.get(key), list) else []
+                for key in ("filterwarnings", "env")}
+    parser = configparser.RawConfigParser(strict=False)
+    parser.read_string(text)
+    section = "tool:pytest" if path_name == "setup.cfg" else "pytest"
+    if not parser.has_section(section):
+        return None
+    return {key: [v.strip() for v in parser.get(section, key, fallback="").splitlines() if v.strip()]
+            for key in ("filterwarnings", "env")}
+
+
+def _entry_of_line(path_name: str, line: str) -> str | None:
+    """The settings entry a whole line holds (a TOML array string, or an ini continuation line)."""
+    body = line.strip()
+    if path_name == "pyproject.toml":
+        body = re.sub(r",?\s*(#.*)?$", "", body)
+        if not body[:1] in ("'", '"'):
+            return None
+        try:
+            value = tomllib.loads(f"v = {body}")["v"]
+        except tomllib.TOMLDecodeError:
+            return None
+        return value if isinstance(value, str) else None
+    return body if body and line[:1] in (" ", "\t") and not body.startswith(("#", ";")) else None
+
+
+def _drops(facts: SideFacts, entries: dict[str, list[str]]) -> dict[str, set[str]]:
+    drop = {"filterwarnings": {e for e in entries["filterwarnings"] if _ignores_gil_warning(e) and facts.acts_on(e)}}
+    drop["env"] = {e for e in entries["env"] if facts.all_claim and "=" in e
+                   and gil_off_setting(e.split("=", 1)[0].split(":")[-1], e.split("=", 1)[1])}
+    return drop
+
+
+def _without_lines(source: bytes, path_name: str, drop: set[str]) -> tuple[bytes, set[str]]:
+    """source without the whole lines that hold a dropped entry (and the comment block that
+    explains one); the entries removed."""
+    lines = source.splitlines(keepends=True)
+    keep = [True] * len(lines)
+    removed = set()
+    for i, raw in enumerate(lines):
+        entry = _entry_of_line(path_name, raw.decode("utf-8-sig"))
+        if entry is None or entry not in drop:
+            continue
+        keep[i] = False
+        removed.add(entry)
+        j = i - 1
+        block = []
+        while j >= 0 and lines[j].strip()[:1] in (b"#", b";"):
+            block.append(j)
+            j -= 1
+        if any(explains_workaround(lines[k].decode("utf-8", "replace")) for k in block):
+            for k in block:
+                keep[k] = False
+    return b"".join(line for line, kept in zip(lines, keep) if kept), removed
+
+
+# ------------------------------------------------------------------ the codemod
+
+
+class PyGilWorkaroundsCodemod(Codemod):
+    info = INFO
+
+    def scan(self, snapshot: Snapshot) -> SideFacts:
+        return side_facts(snapshot)
+
+    def transform(self, ctx: Context) -> None:
+        facts: SideFacts = ctx.facts
+        if not facts.modules or not _may_matter(ctx.source):
+            return
+        if ctx.path.suffix == ".py":
+            self._python(ctx, facts)
+        else:
+            self._settings(ctx, facts)
+
+    def _python(self, ctx: Context, facts: SideFacts) -> None:
+        try:
+            module = pysyntax.parse(ctx.source)
+        except pysyntax.NotPython as exc:
+            ctx.finding(0, f"not read as Python 3 ({exc}): its GIL workarounds, if any, are left for a person")
+            return
+        names = _free_threaded_names(module)
+        new, removal = pyedit.remove(module, _Judge(facts, names), explains_workaround)
+        if removal.nodes:
+            new, _gone = pyedit.drop_unused_imports(new, removal.names, explains_workaround)
+            what = ", ".join(sorted({_describe(n) for n in removal.nodes}))
+            ctx.fix(f"GIL workarounds removed ({what}): {_claimants(facts)} free-threading support",
+                    pysyntax.edits_between(ctx.source, new.bytes))
+        if facts.claiming:
+            self._report_branches(ctx, module, names, facts)
+
+    @staticmethod
+    def _report_branches(ctx: Context, module: cst.Module, names: set[str], facts: SideFacts) -> None:
+        branches = _Branches(names)
+        cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True).visit(branches)
+        for line in branches.lines:
+            ctx.finding(_offset_of_line(ctx.source, line), "behaviour depends on whether the GIL is on: now that "
+                        f"{_claimants(facts)} free-threading support, check whether this branch is still needed")
+
+    def _settings(self, ctx: Context, facts: SideFacts) -> None:
+        name = ctx.path.name
+        try:
+            entries = _settings_entries(name, ctx.source)
+        except (tomllib.TOMLDecodeError, configparser.Error, UnicodeDecodeError):
+            return  # not readable settings: the TOML gate or the user's tools say so
+        if entries is None:
+            return
+        drop = _drops(facts, entries)
+        wanted = drop["filterwarnings"] | drop["env"]
+        if not wanted:
+            return
+        new, removed = _without_lines(ctx.source, name, wanted)
+        after = _settings_entries(name, new) if removed else None
+        expected = {key: [e for e in entries[key] if e not in removed] for key in entries}
+        for entry in sorted(wanted - removed if after == expected else wanted):
+            ctx.finding(_offset_of_text(ctx.source, entry), f"pytest setting `{entry}` is a GIL workaround that "
+                        "is no longer needed: remove it by hand (it does not sit on a line of its own)")
+        if removed and after == expected:
+            ctx.fix(f"GIL workarounds removed from the pytest settings: {', '.join(sorted(removed))}",
+                    pysyntax.edits_between(ctx.source, new))
+
+
+def _claimants(facts: SideFacts) -> str:
+    names = [f"`{m}`" for m in facts.claiming]
+    return f"{', '.join(names)} {'claims' if len(names) == 1 else 'claim'}"
+
+
+def _describe(node: cst.CSTNode) -> str:
+    code = cst.Module([]).code_for_node(node).strip()
+    if "filterwarnings" in code:
+        return "warning filter"
+    if "skipif" in code:
+        return "free-threaded skip"
+    return "PYTHON_GIL=0"
+
+
+def _offset_of_line(source: bytes, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = source.index(b"\n", offset) + 1
+    return offset
+
+
+def _offset_of_text(source: bytes, text: str) -> int:
+    at = source.find(text.encode())
+    return max(at, 0)
+
+
+CODEMOD = PyGilWorkaroundsCodemod()

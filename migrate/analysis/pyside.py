@@ -1,0 +1,101 @@
+"""What the Python side needs to know of the Rust side (the cross-language fact), and how a GIL
+workaround is recognised in Python, settings and CI text.
+
+After the Rust codemods, each extension module either claims free-threading support (see
+modules.claims_free_threading) or not. A workaround that names one of this project's modules
+may go when that module claims support; one that names no module in particular may go when
+every module of the project does; one that names another project's module always stays.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from migrate.analysis.modules import ExtensionModule, extension_modules
+from migrate.core.codemod import Snapshot
+
+
+class Scope(Enum):
+    OURS = "ours"  # names a module of this project that now claims support
+    GENERIC = "generic"  # names no module in particular
+    STAYS = "stays"  # names another module, or one of ours that still needs the GIL
+
+
+@dataclass(frozen=True)
+class SideFacts:
+    modules: tuple[ExtensionModule, ...]
+    names: dict[str, bool]  # every Python spelling of our modules -> whether that module claims support
+
+    @property
+    def all_claim(self) -> bool:
+        """Every extension module of the project claims support (and there is one)."""
+        return bool(self.modules) and all(m.free_threaded for m in self.modules)
+
+    @property
+    def claiming(self) -> list[str]:
+        return [m.name for m in self.modules if m.free_threaded]
+
+    def scope(self, text: str) -> Scope:
+        """Whose workaround a warning text or reason is (see the module docstring)."""
+        named = mentioned_module(text)
+        if named is None:
+            return Scope.GENERIC
+        for spelling in (named, named.rsplit(".", 1)[-1]):
+            if spelling in self.names:
+                return Scope.OURS if self.names[spelling] else Scope.STAYS
+        return Scope.STAYS
+
+    def acts_on(self, text: str) -> bool:
+        kind = self.scope(text)
+        return kind is Scope.OURS or (kind is Scope.GENERIC and self.all_claim)
+
+
+def side_facts(snapshot: Snapshot) -> SideFacts:
+    """The extension modules of the project as its current Rust bytes declare them, with every
+    name Python may import them by (the `#[pymodule]` name, maturin's `module-name`)."""
+    modules = tuple(extension_modules(snapshot.contents, snapshot.target_for))
+    names: dict[str, bool] = {}
+    for module in modules:
+        names[module.name] = names.get(module.name, True) and module.free_threaded
+    for package in snapshot.project.python:
+        dotted = package.module_name
+        if dotted and dotted.rsplit(".", 1)[-1] in names:
+            names[dotted] = names[dotted.rsplit(".", 1)[-1]]
+    return SideFacts(modules, names)
+
+
+# "The global interpreter lock (GIL) has been enabled to load module 'x._x', which has not
+# declared that it can run safely without the GIL." -- written as a regex, a glob or plain text.
+_MODULE = re.compile(r"load\W+module\W+([A-Za-z_][\w\\.]*)", re.IGNORECASE)
+_GIL_WARNING = re.compile(r"(\bGIL\b|global\W+interpreter\W+lock).*enabled|enabled.*\bGIL\b"
+                          r"|enabled\W+to\W+load\W+module|run\W+safely\W+without", re.IGNORECASE)
+_EXPLAINS = re.compile(r"\bgil\b|free.?thread|nogil|PYTHON_GIL|global interpreter lock", re.IGNORECASE)
+
+
+def mentioned_module(text: str) -> str | None:
+    match = _MODULE.search(text)
+    if match is None:
+        return None
+    return match.group(1).replace("\\", "").rstrip(".") or None
+
+
+def is_gil_warning(text: str) -> bool:
+    """Whether a warning filter's message is CPython's "GIL has been enabled" RuntimeWarning."""
+    return bool(_GIL_WARNING.search(text))
+
+
+def explains_workaround(comment: str) -> bool:
+    """Whether a comment line is about the GIL or free-threading (it goes with its workaround)."""
+    return bool(_EXPLAINS.search(comment))
+
+
+def gil_off_setting(name: str, value: str) -> bool:
+    """`PYTHON_GIL=0`: an environment setting that forces the GIL off whatever modules declare."""
+    return name.strip() == "PYTHON_GIL" and value.strip().strip("'\"") == "0"
+
+
+def python_side_file(path: Path) -> bool:
+    return path.suffix in (".py", ".ini", ".cfg", ".yml", ".yaml") or path.name == "pyproject.toml"

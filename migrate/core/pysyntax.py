@@ -1,0 +1,74 @@
+"""The Python lane: libcst trees of Python files, and their changes as byte edits.
+
+A Python codemod edits a libcst tree (which prints every untouched byte back as it was read);
+`edits_between` turns old and new bytes into line-precise byte edits, so Python fixes go through
+the same selection, diff, re-parse gate and apply steps as Rust and TOML ones. Files are parsed
+only when a codemod asks (none of the Python side is parsed up front).
+"""
+
+from __future__ import annotations
+
+import configparser
+import difflib
+
+import libcst
+
+from migrate.core import syntax
+from migrate.core.model import Edit
+
+_TREES: dict[bytes, libcst.Module | str] = syntax.run_cache()
+
+
+class NotPython(Exception):
+    """The bytes are not a Python 3 module libcst can read (the message says where)."""
+
+
+def parse(source: bytes) -> libcst.Module:
+    """The module's tree (once per bytes); NotPython when it does not parse."""
+    tree = _TREES.get(source)
+    if tree is None:
+        try:
+            tree = libcst.parse_module(source)
+        except libcst.ParserSyntaxError as exc:
+            tree = f"syntax error at {exc.raw_line}:{exc.raw_column + 1}"
+        except (UnicodeDecodeError, RecursionError) as exc:
+            tree = f"cannot be read as Python ({type(exc).__name__})"
+        _TREES[source] = tree
+    if isinstance(tree, str):
+        raise NotPython(tree)
+    return tree
+
+
+def edits_between(old: bytes, new: bytes) -> list[Edit]:
+    """The byte edits that turn old into new, one per run of changed lines."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    edits = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            edits.append(Edit(starts[i1], starts[i2], b"".join(b[j1:j2])))
+    return edits
+
+
+def ini_problem(source: bytes) -> str | None:
+    """Why an ini-style settings file (pytest.ini, tox.ini, setup.cfg) does not read (None: it does)."""
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read_string(source.decode("utf-8-sig"))
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        return f"not an ini file: {str(exc).splitlines()[0]}"
+    return None
+
+
+def yaml_problem(source: bytes) -> str | None:
+    """Why a YAML file does not parse (None: it does)."""
+    import yaml  # only runs that edit YAML pay for the import
+
+    try:
+        for _ in yaml.compose_all(source.decode("utf-8-sig"), Loader=yaml.SafeLoader):
+            pass
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return f"YAML error: {str(exc).splitlines()[0]}"
+    return None
