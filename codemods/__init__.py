@@ -15,6 +15,7 @@ from codemods import (
     bound_api,
     call_args,
     cast,
+    ci_free_threading,
     clone_ref,
     extract,
     from_py_object,
@@ -61,6 +62,7 @@ REGISTRY: tuple[Codemod, ...] = (
     toolchain.CODEMOD,
     manifest.CODEMOD,
     py_gil_workarounds.CODEMOD,
+    ci_free_threading.CODEMOD,
 )
 
 

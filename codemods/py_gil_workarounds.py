@@ -48,6 +48,7 @@ from migrate.analysis.pyedit import REMOVE, argument, dotted, string_value
 from migrate.analysis.pyside import SideFacts, explains_workaround, gil_off_setting, is_gil_warning, side_facts
 from migrate.core import pysyntax
 from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.lines import offset_of_line
 from migrate.core.model import Safety
 from migrate.core.version import V0_23
 
@@ -326,7 +327,7 @@ class PyGilWorkaroundsCodemod(Codemod):
         branches = _Branches(names)
         cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True).visit(branches)
         for line in branches.lines:
-            ctx.finding(_offset_of_line(ctx.source, line), "behaviour depends on whether the GIL is on: now that "
+            ctx.finding(offset_of_line(ctx.source, line), "behaviour depends on whether the GIL is on: now that "
                         f"{_claimants(facts)} free-threading support, check whether this branch is still needed")
 
     def _settings(self, ctx: Context, facts: SideFacts) -> None:
@@ -364,13 +365,6 @@ def _describe(node: cst.CSTNode) -> str:
     if "skipif" in code:
         return "free-threaded skip"
     return "PYTHON_GIL=0"
-
-
-def _offset_of_line(source: bytes, line: int) -> int:
-    offset = 0
-    for _ in range(line - 1):
-        offset = source.index(b"\n", offset) + 1
-    return offset
 
 
 def _offset_of_text(source: bytes, text: str) -> int:

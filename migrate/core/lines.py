@@ -16,6 +16,17 @@ def line_start(source: bytes, offset: int) -> int:
     return source.rfind(b"\n", 0, offset) + 1
 
 
+def offset_of_line(source: bytes, line: int) -> int:
+    """The byte offset where 1-based line `line` starts (the end of source past the last line)."""
+    offset = 0
+    for _ in range(line - 1):
+        found = source.find(b"\n", offset)
+        if found == -1:
+            return len(source)
+        offset = found + 1
+    return offset
+
+
 def indent_at(source: bytes, offset: int) -> bytes:
     start = line_start(source, offset)
     line = source[start:offset]
