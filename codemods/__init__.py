@@ -27,6 +27,7 @@ from codemods import (
     mutex,
     once_lock,
     py_clone,
+    py_classifiers,
     py_clone_feature,
     py_gil_workarounds,
     pymutex_path,
@@ -63,6 +64,7 @@ REGISTRY: tuple[Codemod, ...] = (
     manifest.CODEMOD,
     py_gil_workarounds.CODEMOD,
     ci_free_threading.CODEMOD,
+    py_classifiers.CODEMOD,
 )
 
 

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import re
 
-from migrate.analysis.pyside import SideFacts, explains_workaround, side_facts
+from migrate.analysis.pyside import SideCodemod, SideFacts, explains_workaround
 from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.codemod import GUIDE, CodemodInfo, Context
 from migrate.core.lines import offset_of_line
 from migrate.core.model import Safety
 from migrate.core.version import V0_23
@@ -178,11 +178,8 @@ def _python_matrix_lines(source: bytes) -> list[tuple[int, list[str]]]:
     return found
 
 
-class CiFreeThreadingCodemod(Codemod):
+class CiFreeThreadingCodemod(SideCodemod):
     info = INFO
-
-    def scan(self, snapshot: Snapshot) -> SideFacts:
-        return side_facts(snapshot)
 
     def transform(self, ctx: Context) -> None:
         facts: SideFacts = ctx.facts

@@ -45,9 +45,9 @@ import libcst as cst
 
 from migrate.analysis import pyedit
 from migrate.analysis.pyedit import REMOVE, argument, dotted, string_value
-from migrate.analysis.pyside import SideFacts, explains_workaround, gil_off_setting, is_gil_warning, side_facts
+from migrate.analysis.pyside import SideFacts, explains_workaround, gil_off_setting, is_gil_warning, SideCodemod
 from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from migrate.core.codemod import GUIDE, CodemodInfo, Context
 from migrate.core.lines import offset_of_line
 from migrate.core.model import Safety
 from migrate.core.version import V0_23
@@ -291,11 +291,8 @@ def _without_lines(source: bytes, path_name: str, drop: set[str]) -> tuple[bytes
 # ------------------------------------------------------------------ the codemod
 
 
-class PyGilWorkaroundsCodemod(Codemod):
+class PyGilWorkaroundsCodemod(SideCodemod):
     info = INFO
-
-    def scan(self, snapshot: Snapshot) -> SideFacts:
-        return side_facts(snapshot)
 
     def transform(self, ctx: Context) -> None:
         facts: SideFacts = ctx.facts

@@ -9,6 +9,7 @@ No `after` means "must not change". The optional TOML holds:
     codemods = ["clone-ref"]   # what runs (default: the directory's codemod)
     unsafe = false             # apply unsafe fixes
     declare_free_threaded = false  # --declare-free-threaded
+    free_threading_level = "beta"  # --free-threading-level
     findings = ["text", ...]   # each must be part of a finding's "codemod: message" (in order)
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import codemods
 from migrate.core import engine
+from migrate.core.codemod import FREE_THREADING_LEVELS
 from migrate.core.model import FileResult
 from migrate.core.project import single_crate
 from migrate.core.version import Version
@@ -90,5 +92,6 @@ def run_case(case: Case, files: dict[Path, bytes] | None = None, migrated: bool 
         target=Version.parse(case.options.get("target", "0.26")),
         include_unsafe=case.options.get("unsafe", False),
         declare_free_threaded=case.options.get("declare_free_threaded", False),
+        free_threading_level=FREE_THREADING_LEVELS[case.options.get("free_threading_level", "beta")],
     )
     return engine.run(project, dict(files), selected, options)

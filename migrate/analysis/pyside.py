@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
+from pathlib import Path  # noqa: F401
 
 from migrate.analysis.modules import ExtensionModule, extension_modules
-from migrate.core.codemod import Snapshot
+from migrate.core.codemod import Codemod, Snapshot
 
 
 class Scope(Enum):
@@ -97,5 +97,8 @@ def gil_off_setting(name: str, value: str) -> bool:
     return name.strip() == "PYTHON_GIL" and value.strip().strip("'\"") == "0"
 
 
-def python_side_file(path: Path) -> bool:
-    return path.suffix in (".py", ".ini", ".cfg", ".yml", ".yaml") or path.name == "pyproject.toml"
+class SideCodemod(Codemod):
+    """Base of the Python-side codemods: what they scan is which modules claim support."""
+
+    def scan(self, snapshot: Snapshot) -> SideFacts:
+        return side_facts(snapshot)

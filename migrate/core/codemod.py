@@ -22,6 +22,8 @@ from migrate.core.project import PYTEST_SETTINGS, Crate, Project
 from migrate.core.version import Version
 
 GUIDE = "https://pyo3.rs/main/migration"
+# The four levels of the `Programming Language :: Python :: Free Threading` trove classifier
+FREE_THREADING_LEVELS = {"unstable": "1 - Unstable", "beta": "2 - Beta", "stable": "3 - Stable", "resolved": "4 - Resolved"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Options:
     # they become findings, and what they would have rewritten holds the requirement
     report_only: tuple[tuple[str, str], ...] = ()
     skip_docs: bool = False  # leave doc-comment examples alone (a run over an example itself)
+    free_threading_level: str = "2 - Beta"  # the trove classifier's level (see FREE_THREADING_LEVELS)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from rich.table import Column, Table
 import codemods
 from migrate.analysis import rust
 from migrate.core import engine
+from migrate.core.codemod import FREE_THREADING_LEVELS
 from migrate.core.version import Version
 from migrate.shell import report
 from migrate.shell.apply import git_state
@@ -77,18 +78,34 @@ FreeThreadedOpt = Annotated[
 ]
 
 
+class Level(str, Enum):
+    unstable = "unstable"
+    beta = "beta"
+    stable = "stable"
+    resolved = "resolved"
+
+
+LevelOpt = Annotated[
+    Level,
+    typer.Option("--free-threading-level",
+                 help="The `Free Threading` classifier written when every module claims support."),
+]
+
+
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {escape(message)}", markup=True)
     return typer.Exit(report.EXIT_ERROR)
 
 
-def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None) -> engine.Options:
+def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None,
+             level: Level = Level.beta) -> engine.Options:
     try:
         version = Version.parse(target) if target is not None else None
     except ValueError:
         raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
     return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
-                          named=frozenset(ids or ()), report_only=_not_selected(ids))
+                          named=frozenset(ids or ()), report_only=_not_selected(ids),
+                          free_threading_level=FREE_THREADING_LEVELS[level.value])
 
 
 def _selected(ids: list[str] | None):
@@ -110,10 +127,9 @@ def _not_selected(ids: list[str] | None) -> tuple[tuple[str, str], ...]:
     return tuple((c.info.id, engine.NOT_SELECTED) for c in _selected(ids) if c.info.id not in {*ids, "manifest"})
 
 
-def _run_all(paths: list[Path], ids, target, unsafe, free_threaded, jobs: int | None = None,
+def _run_all(paths: list[Path], ids, options: engine.Options, jobs: int | None = None,
              quiet: bool = False) -> list[RunResult]:
     selected = _selected(ids)
-    options = _options(target, unsafe, free_threaded, ids)
     jobs = jobs or os.cpu_count() or 1
     if quiet or not err.is_terminal:
         return migrate_paths(paths, selected, options, jobs)
@@ -152,11 +168,13 @@ def diff(
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
+    free_threading_level: LevelOpt = Level.beta,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Show what would change, as a unified diff (`git apply` accepts it); write nothing."""
-    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded, jobs, quiet)
+    options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
+    results = _run_all(paths, codemod, options, jobs, quiet)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:
@@ -181,10 +199,12 @@ def apply(
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
+    free_threading_level: LevelOpt = Level.beta,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Rewrite the files in place (atomically, keeping their mode)."""
+    options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
     for path in paths:
         if not path.is_dir():
             raise _fail(f"{path}: not a directory (give the project's root)")
@@ -196,11 +216,11 @@ def apply(
                 f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
                 "commit or stash them, or pass --allow-dirty"
             )
-    results = _run_all(paths, codemod, target_pyo3, unsafe, declare_free_threaded, jobs, quiet)
+    results = _run_all(paths, codemod, options, jobs, quiet)
     for i, r in enumerate(results):
         write_changes(r)
         if verify and r.written:
-            results[i] = _verify(r, codemod, _options(target_pyo3, unsafe, declare_free_threaded, codemod))
+            results[i] = _verify(r, codemod, options)
     if output_format is Format.json:
         typer.echo(report.to_json(results, written=True))
     else:
@@ -252,11 +272,13 @@ def scan(
     codemod: CodemodOpt = None,
     output_format: FormatOpt = Format.text,
     declare_free_threaded: FreeThreadedOpt = False,
+    free_threading_level: LevelOpt = Level.beta,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """List what needs a person (file:line:col, codemod id, reason) and what would change."""
-    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded, jobs, quiet)
+    options = _options(target_pyo3, False, declare_free_threaded, codemod, free_threading_level)
+    results = _run_all(paths, codemod, options, jobs, quiet)
     if output_format is Format.json:
         typer.echo(report.to_json(results))
     else:
@@ -284,7 +306,7 @@ def plan(
     quiet: QuietOpt = False,
 ) -> None:
     """Show the hops to the target, the codemods that act at each, and what will need a person."""
-    results = _run_all(paths, codemod, target_pyo3, False, declare_free_threaded, jobs, quiet)
+    results = _run_all(paths, codemod, _options(target_pyo3, False, declare_free_threaded, codemod), jobs, quiet)
     target = Version.parse(target_pyo3)
     for r in results:
         if r.project is not None and not r.errors:
