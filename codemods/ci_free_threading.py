@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 
-from migrate.analysis.pyside import SideCodemod, SideFacts, explains_workaround
+from migrate.analysis.pyside import SideCodemod, SideFacts, absorb_doubled_blanks, drop_explaining_comments
 from migrate.core import pysyntax
 from migrate.core.codemod import GUIDE, CodemodInfo, Context
 from migrate.core.lines import offset_of_line
@@ -96,43 +96,14 @@ def _edit_lines(source: bytes) -> bytes:
     for i, line in enumerate(lines):
         if _KEY_LINE.match(line) or _EXPORT_LINE.match(line):
             keep[i] = False
-            _drop_explaining_comments(lines, keep, i)
+            drop_explaining_comments(lines, keep, i)
         elif "PYTHON_GIL=0" in line or "gil=0" in line:
             lines[i] = _INLINE.sub("", line)
     for i, line in enumerate(lines):  # an env: or variables: whose entries all went
         if keep[i] and re.match(rf"^\s*({'|'.join(_ENV_KEYS)})\s*:\s*(#.*)?$", line) and _emptied(lines, keep, i):
             keep[i] = False
-    _absorb_doubled_blanks(lines, keep)
+    absorb_doubled_blanks(lines, keep)
     return bom + "".join(line for line, kept in zip(lines, keep) if kept).encode()
-
-
-def _absorb_doubled_blanks(lines: list[str], keep: list[bool]) -> None:
-    """A removed run of lines takes the blank line after it along when a blank line (or the
-    file's start) comes before it."""
-    previous_blank = True  # the file's start counts as one
-    i = 0
-    while i < len(lines):
-        if keep[i]:
-            previous_blank = not lines[i].strip()
-            i += 1
-            continue
-        j = i
-        while j < len(lines) and not keep[j]:
-            j += 1
-        if j < len(lines) and previous_blank and not lines[j].strip():
-            keep[j] = False
-        i = j
-
-
-def _drop_explaining_comments(lines: list[str], keep: list[bool], i: int) -> None:
-    block = []
-    j = i - 1
-    while j >= 0 and lines[j].lstrip().startswith("#"):
-        block.append(j)
-        j -= 1
-    if any(explains_workaround(lines[k]) for k in block):
-        for k in block:
-            keep[k] = False
 
 
 def _emptied(lines: list[str], keep: list[bool], i: int) -> bool:

@@ -45,7 +45,15 @@ import libcst as cst
 
 from migrate.analysis import pyedit
 from migrate.analysis.pyedit import REMOVE, argument, dotted, string_value
-from migrate.analysis.pyside import SideFacts, explains_workaround, gil_off_setting, is_gil_warning, SideCodemod
+from migrate.analysis.pyside import (
+    SideCodemod,
+    SideFacts,
+    absorb_doubled_blanks,
+    drop_explaining_comments,
+    explains_workaround,
+    gil_off_setting,
+    is_gil_warning,
+)
 from migrate.core import pysyntax
 from migrate.core.codemod import GUIDE, CodemodInfo, Context
 from migrate.core.lines import offset_of_line
@@ -266,26 +274,50 @@ def _drops(facts: SideFacts, entries: dict[str, list[str]]) -> dict[str, set[str
 
 
 def _without_lines(source: bytes, path_name: str, drop: set[str]) -> tuple[bytes, set[str]]:
-    """source without the whole lines that hold a dropped entry (and the comment block that
-    explains one); the entries removed."""
-    lines = source.splitlines(keepends=True)
+    """source without the whole lines that hold a dropped entry (with the comment block that
+    explains one, and the key itself when no entry is left); the entries removed."""
+    bom = b"\xef\xbb\xbf" if source.startswith(b"\xef\xbb\xbf") else b""
+    lines = source.decode("utf-8-sig").splitlines(keepends=True)
     keep = [True] * len(lines)
     removed = set()
-    for i, raw in enumerate(lines):
-        entry = _entry_of_line(path_name, raw.decode("utf-8-sig"))
-        if entry is None or entry not in drop:
+    for i, line in enumerate(lines):
+        entry = _entry_of_line(path_name, line)
+        if entry is not None and entry in drop:
+            keep[i] = False
+            removed.add(entry)
+            drop_explaining_comments(lines, keep, i, ("#", ";"))
+    if removed:
+        _drop_emptied_keys(lines, keep, path_name)
+        absorb_doubled_blanks(lines, keep)
+    return bom + "".join(line for line, kept in zip(lines, keep) if kept).encode(), removed
+
+
+_KEY = re.compile(r"^\s*(filterwarnings|env)\s*=\s*(\[)?\s*([#;].*)?$")
+
+
+def _drop_emptied_keys(lines: list[str], keep: list[bool], path_name: str) -> None:
+    """A `filterwarnings`/`env` key whose entries all went goes too (its `[` .. `]` lines in TOML)."""
+    for i, line in enumerate(lines):
+        match = _KEY.match(line)
+        if not keep[i] or match is None or (path_name == "pyproject.toml") != bool(match.group(2)):
             continue
-        keep[i] = False
-        removed.add(entry)
-        j = i - 1
-        block = []
-        while j >= 0 and lines[j].strip()[:1] in (b"#", b";"):
-            block.append(j)
-            j -= 1
-        if any(explains_workaround(lines[k].decode("utf-8", "replace")) for k in block):
-            for k in block:
+        body, j = [], i + 1
+        while j < len(lines):
+            text = lines[j].strip()
+            if path_name == "pyproject.toml" and keep[j] and text.startswith("]"):
+                break
+            if path_name != "pyproject.toml" and text and lines[j][:1] not in (" ", "\t"):
+                break
+            body.append(j)
+            j += 1
+        while body and keep[body[-1]] and not lines[body[-1]].strip():
+            body.pop()  # blank lines after the entries belong to what follows
+        closing = [j] if path_name == "pyproject.toml" and j < len(lines) and re.match(r"^\s*\]\s*(#.*)?$", lines[j]) else []
+        if path_name == "pyproject.toml" and not closing:
+            continue
+        if any(not keep[k] for k in body) and all(not keep[k] or not lines[k].strip() for k in body):
+            for k in [i, *body, *closing]:
                 keep[k] = False
-    return b"".join(line for line, kept in zip(lines, keep) if kept), removed
 
 
 # ------------------------------------------------------------------ the codemod

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# Build (or reuse) a free-threaded CPython 3.13 ("3.13t") interpreter.
+# Build (or reuse) a free-threaded CPython interpreter: 3.13t (the default) or 3.14t.
 #
 # Free-threaded CPython is not on PyPI, so the upstream source tarball is taken from Debian's
-# python3.13 source package (trixie), fetched with `apt-get source --download-only`, and built
-# with `./configure --disable-gil`.
+# python3.X source package (python3.13 from trixie, python3.14 from forky), fetched with
+# `apt-get source --download-only`, and built with `./configure --disable-gil`.
 #
-# Usage:   PY=$(bash scripts/build_freethreaded_python.sh | tail -n1)
+# Usage:   PY=$(bash scripts/build_freethreaded_python.sh [3.13|3.14] | tail -n1)
 #
 # The last line of stdout is the absolute path of the interpreter; everything else goes to stderr.
 # The interpreter is installed under
-#   ${PYO3_MIGRATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyo3-migrate}/cpython-3.13t
-# and reused on later runs if it still works. make's output goes to build.log in the cache dir.
+#   ${PYO3_MIGRATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyo3-migrate}/cpython-3.Xt
+# and reused on later runs if it still works. make's output goes to build-3.Xt.log in the cache dir.
 #
 # Environment knobs (all optional):
 #   PYO3_MIGRATE_CACHE           cache directory (see above)
-#   PYO3_MIGRATE_PY_TARBALL      use this Python-3.13.x source tarball instead of fetching one
-#   PYO3_MIGRATE_PY_SUITE        Debian suite to take the source package from (default: trixie)
+#   PYO3_MIGRATE_PY_TARBALL      use this Python-3.X.y source tarball instead of fetching one
+#   PYO3_MIGRATE_PY_SUITE        Debian suite to take the source package from (default: see above)
 #   PYO3_MIGRATE_FORCE_REBUILD=1 rebuild even if a working interpreter is cached
 #   PYO3_MIGRATE_JOBS            parallel make jobs (default: nproc)
 set -euo pipefail
@@ -31,31 +31,34 @@ trap 'rc=$?; printf "error: command failed (exit %s) at line %s: %s\n" "$rc" "$L
 [[ -n "${HOME:-}" || -n "${PYO3_MIGRATE_CACHE:-}" || -n "${XDG_CACHE_HOME:-}" ]] \
   || die "HOME is unset; set PYO3_MIGRATE_CACHE to choose a cache directory"
 
+VER="${1:-3.13}"
+case "$VER" in
+  3.13) DEFAULT_SUITE=trixie ;;
+  3.14) DEFAULT_SUITE=forky ;;
+  *) die "unsupported version $VER (3.13 or 3.14)" ;;
+esac
+MINOR="${VER#3.}"
 CACHE_DIR="${PYO3_MIGRATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pyo3-migrate}"
-PREFIX="$CACHE_DIR/cpython-3.13t"
-PY="$PREFIX/bin/python3.13t"
-LOG="$CACHE_DIR/build.log"
-SRC_CACHE="$CACHE_DIR/src"
-SUITE="${PYO3_MIGRATE_PY_SUITE:-trixie}"
-SOURCES_FILE="/etc/apt/sources.list.d/pyo3-migrate-python3.13-src.sources"
+SUITE="${PYO3_MIGRATE_PY_SUITE:-$DEFAULT_SUITE}"
+SOURCES_FILE="/etc/apt/sources.list.d/pyo3-migrate-python$VER-src.sources"
 JOBS="${PYO3_MIGRATE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 export DEBIAN_FRONTEND=noninteractive
 
 mkdir -p "$CACHE_DIR" || die "cannot create cache directory $CACHE_DIR"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
-PREFIX="$CACHE_DIR/cpython-3.13t"; PY="$PREFIX/bin/python3.13t"
-LOG="$CACHE_DIR/build.log"; SRC_CACHE="$CACHE_DIR/src"
+PREFIX="$CACHE_DIR/cpython-${VER}t"; PY="$PREFIX/bin/python${VER}t"
+LOG="$CACHE_DIR/build-${VER}t.log"; SRC_CACHE="$CACHE_DIR/src"
 
 # Run the interpreter without caller settings that would change what the checks see
 # (PYTHON_GIL=1 would re-enable the GIL; PYTHONHOME/PYTHONPATH could point at another Python).
 pyrun() { env -u PYTHON_GIL -u PYTHONHOME -u PYTHONPATH "$PY" "$@"; }
 
-# Exits 0 if $PY is a working free-threaded 3.13 interpreter with the modules pip needs.
+# Exits 0 if $PY is a working free-threaded 3.X interpreter with the modules pip needs.
 interpreter_ok() {
   [[ -x "$PY" ]] || return 1
-  pyrun - <<'PYEOF' >/dev/null 2>&1
+  pyrun - "$MINOR" <<'PYEOF' >/dev/null 2>&1
 import sys, sysconfig
-assert sys.version_info[:2] == (3, 13), sys.version
+assert sys.version_info[:2] == (3, int(sys.argv[1])), sys.version
 assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1
 assert sys._is_gil_enabled() is False
 import ssl, zlib, ctypes, bz2, lzma, sqlite3  # noqa: F401  (pip and common tooling need these)
@@ -231,7 +234,7 @@ ensure_deb_src() {
   fi
   log "adding deb-src entry ($uri $SUITE main) in $SOURCES_FILE"
   {
-    printf '# Added by pyo3-migrate scripts/build_freethreaded_python.sh (source of CPython 3.13)\n'
+    printf '# Added by pyo3-migrate scripts/build_freethreaded_python.sh (source of CPython %s)\n' "$VER"
     printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\n' "$uri" "$SUITE"
     if [[ -n "$signed_by" ]]; then printf '%s\n' "$signed_by"; fi
   } | as_root tee "$SOURCES_FILE" >/dev/null
@@ -241,32 +244,32 @@ ensure_deb_src() {
 fetch_tarball() {  # sets TARBALL to the path of the orig tarball (cached under $SRC_CACHE)
   local dl="$1" t
   shopt -s nullglob
-  local cached=("$SRC_CACHE"/python3.13_3.13.*.orig.tar.xz)
+  local cached=("$SRC_CACHE"/python${VER}_${VER}.*.orig.tar.xz)
   shopt -u nullglob
   if [[ ${#cached[@]} -gt 0 ]]; then
     t="$(printf '%s\n' "${cached[@]}" | sort -V | tail -n1)"
     if xz -t "$t" 2>/dev/null; then log "using cached source tarball $t"; TARBALL="$t"; return 0; fi
     rm -f "$t"
   fi
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; set PYO3_MIGRATE_PY_TARBALL to a Python-3.13 source tarball"
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; set PYO3_MIGRATE_PY_TARBALL to a Python-$VER source tarball"
   if ensure_deb_src || [[ -z "$(compgen -G "/var/lib/apt/lists/*_dists_${SUITE}_main_source_Sources*" || true)" ]]; then
     apt_update
   fi
   mkdir -p "$dl"   # apt warns that it downloads unsandboxed as root here; harmless
-  log "downloading Debian source package python3.13 ($SUITE)"
-  if ! (cd "$dl" && as_root apt-get source --download-only -qq python3.13 >>"$LOG" 2>&1); then
+  log "downloading Debian source package python$VER ($SUITE)"
+  if ! (cd "$dl" && as_root apt-get source --download-only -qq python$VER >>"$LOG" 2>&1); then
     if [[ $APT_UPDATED -eq 0 ]]; then
       apt_update
-      (cd "$dl" && as_root apt-get source --download-only -qq python3.13 >>"$LOG" 2>&1) \
-        || { tail -n 20 "$LOG" >&2; die "apt-get source --download-only python3.13 failed (see $LOG)"; }
+      (cd "$dl" && as_root apt-get source --download-only -qq python$VER >>"$LOG" 2>&1) \
+        || { tail -n 20 "$LOG" >&2; die "apt-get source --download-only python$VER failed (see $LOG)"; }
     else
-      tail -n 20 "$LOG" >&2; die "apt-get source --download-only python3.13 failed (see $LOG)"
+      tail -n 20 "$LOG" >&2; die "apt-get source --download-only python$VER failed (see $LOG)"
     fi
   fi
   shopt -s nullglob
-  local got=("$dl"/python3.13_3.13.*.orig.tar.xz)
+  local got=("$dl"/python${VER}_${VER}.*.orig.tar.xz)
   shopt -u nullglob
-  [[ ${#got[@]} -gt 0 ]] || die "no python3.13_3.13.*.orig.tar.xz in the downloaded source package"
+  [[ ${#got[@]} -gt 0 ]] || die "no python${VER}_${VER}.*.orig.tar.xz in the downloaded source package"
   t="$(printf '%s\n' "${got[@]}" | sort -V | tail -n1)"
   mkdir -p "$SRC_CACHE"
   cp -f "$t" "$SRC_CACHE/"
@@ -286,7 +289,7 @@ run_logged() {  # run a build step with output appended to $LOG; on failure show
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/pyo3-migrate-ftpy.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 : >"$LOG"
-log "building free-threaded CPython 3.13 into $PREFIX (log: $LOG)"
+log "building free-threaded CPython $VER into $PREFIX (log: $LOG)"
 
 install_build_deps
 
@@ -301,8 +304,8 @@ log "source: $(basename "$TARBALL")"
 mkdir -p "$WORK/src"
 tar -xf "$TARBALL" -C "$WORK/src" --strip-components=1 || die "cannot extract $TARBALL"
 [[ -x "$WORK/src/configure" ]] || die "$TARBALL does not look like a CPython source tree"
-grep -Eq '^#define PY_VERSION[[:space:]]+"3\.13\.' "$WORK/src/Include/patchlevel.h" 2>/dev/null \
-  || die "$TARBALL is not a CPython 3.13 source tarball"
+grep -Eq "^#define PY_VERSION[[:space:]]+\"3\\.$MINOR\\." "$WORK/src/Include/patchlevel.h" 2>/dev/null \
+  || die "$TARBALL is not a CPython $VER source tarball"
 
 rm -rf "$PREFIX"
 start=$SECONDS

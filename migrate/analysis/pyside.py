@@ -71,7 +71,8 @@ def side_facts(snapshot: Snapshot) -> SideFacts:
 # declared that it can run safely without the GIL." -- written as a regex, a glob or plain text.
 _MODULE = re.compile(r"load\W+module\W+([A-Za-z_][\w\\.]*)", re.IGNORECASE)
 _GIL_WARNING = re.compile(r"(\bGIL\b|global\W+interpreter\W+lock).*enabled|enabled.*\bGIL\b"
-                          r"|enabled\W+to\W+load\W+module|run\W+safely\W+without", re.IGNORECASE)
+                          r"|enabled\W+to\W+load\W+module|run\W+safely\W+without"
+                          r"|^\W*the\W+global\W+interpreter\W+lock", re.IGNORECASE)
 _EXPLAINS = re.compile(r"\bgil\b|free.?thread|nogil|PYTHON_GIL|global interpreter lock", re.IGNORECASE)
 
 
@@ -95,6 +96,39 @@ def explains_workaround(comment: str) -> bool:
 def gil_off_setting(name: str, value: str) -> bool:
     """`PYTHON_GIL=0`: an environment setting that forces the GIL off whatever modules declare."""
     return name.strip() == "PYTHON_GIL" and value.strip().strip("'\"") == "0"
+
+
+# ------------------------------------------------------------------ line edits of settings and CI files
+
+
+def drop_explaining_comments(lines: list[str], keep: list[bool], i: int, markers: tuple[str, ...] = ("#",)) -> None:
+    """Line i goes: so does the comment block directly above it, when that block is about the GIL."""
+    block = []
+    j = i - 1
+    while j >= 0 and lines[j].lstrip().startswith(markers):
+        block.append(j)
+        j -= 1
+    if any(explains_workaround(lines[k]) for k in block):
+        for k in block:
+            keep[k] = False
+
+
+def absorb_doubled_blanks(lines: list[str], keep: list[bool]) -> None:
+    """A removed run of lines takes the blank line after it along when a blank line (or the
+    file's start) comes before it."""
+    previous_blank = True  # the file's start counts as one
+    i = 0
+    while i < len(lines):
+        if keep[i]:
+            previous_blank = not lines[i].strip()
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and not keep[j]:
+            j += 1
+        if j < len(lines) and previous_blank and not lines[j].strip():
+            keep[j] = False
+        i = j
 
 
 class SideCodemod(Codemod):

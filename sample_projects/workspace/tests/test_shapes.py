@@ -3,6 +3,8 @@
 import copy
 import math
 import statistics
+import sys
+import sysconfig
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,6 +14,7 @@ from shapes import Point
 
 WORKERS = 8
 CALLS = 400
+FREE_THREADED_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 def run_parallel(fn, calls=CALLS):
@@ -98,3 +101,9 @@ def test_gil_state_after_import(gil_was_disabled, gil_enabled):
     if gil_enabled():
         pytest.xfail("shapes._shapes does not declare free-threading support, so its import re-enabled the GIL")
     assert not gil_enabled()
+
+
+@pytest.mark.skipif(not FREE_THREADED_BUILD, reason="needs a free-threaded build of CPython")
+@pytest.mark.skipif(FREE_THREADED_BUILD, reason="shapes._shapes turns the GIL back on: it does not declare free-threading support")
+def test_the_gil_stays_off_after_import():
+    assert sys._is_gil_enabled() is False
