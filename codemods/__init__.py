@@ -30,6 +30,7 @@ from codemods import (
     py_classifiers,
     py_clone_feature,
     py_gil_workarounds,
+    py_stubs,
     pymutex_path,
     raw_pointers,
     removed_features,
@@ -65,6 +66,7 @@ REGISTRY: tuple[Codemod, ...] = (
     py_gil_workarounds.CODEMOD,
     ci_free_threading.CODEMOD,
     py_classifiers.CODEMOD,
+    py_stubs.CODEMOD,
 )
 
 

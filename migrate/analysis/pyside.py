@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path  # noqa: F401
+from pathlib import Path
 
+from migrate.analysis import rust
+from migrate.analysis.attributes import attr_uses, attribute_options
 from migrate.analysis.modules import ExtensionModule, extension_modules
 from migrate.core.codemod import Codemod, Snapshot
 
@@ -136,3 +138,85 @@ class SideCodemod(Codemod):
 
     def scan(self, snapshot: Snapshot) -> SideFacts:
         return side_facts(snapshot)
+
+
+# ------------------------------------------------------------------ what Python sees of the Rust
+
+
+@dataclass(frozen=True)
+class BytesReturn:
+    """A Python-visible function or method whose Rust return type is a `u8` sequence that PyO3
+    0.23 turned from `list[int]` into `bytes`."""
+
+    name: str  # as Python calls it
+    owner: str | None  # the Python class of a method (None: a module function)
+    path: Path
+    offset: int
+
+
+_BYTE_SEQUENCES = ("Vec", "SmallVec")
+_WRAPPERS = ("PyResult", "Result", "Option")
+_BYTES_RETURNS: dict[tuple[Path, bytes], tuple[BytesReturn, ...]] = rust.run_cache()
+
+
+def _is_u8_sequence(source: bytes, node) -> bool:
+    """`Vec<u8>`, `[u8; N]`, `SmallVec<[u8; N]>`, inside `PyResult`/`Result`/`Option` too."""
+    if node is None:
+        return False
+    if node.type == "array_type":
+        element = node.child_by_field_name("element")
+        return element is not None and rust.text(source, element) == "u8"
+    if node.type != "generic_type":
+        return False
+    name = rust.text(source, node.child_by_field_name("type")).rsplit("::", 1)[-1]
+    args = [c for c in node.child_by_field_name("type_arguments").named_children if c.type not in ("line_comment", "block_comment")]
+    if name in _WRAPPERS and args:
+        return _is_u8_sequence(source, args[0])
+    if name == "Vec" and len(args) == 1:
+        return rust.text(source, args[0]) == "u8"
+    return name == "SmallVec" and len(args) == 1 and _is_u8_sequence(source, args[0])
+
+
+def _python_name(source: bytes, item, default: str) -> str:
+    for use in attr_uses(source, item):
+        if use.path[-1:] in (("pyo3",), ("pyfunction",), ("pyclass",), ("getter",)) and use.args is not None:
+            options = attribute_options(source, use)
+            if options.get("name") is not None:
+                return rust.text(source, options["name"]).strip('"')
+            if use.path[-1] == "getter":
+                bare = [k for k, v in options.items() if v is None]
+                if bare:
+                    return bare[0]
+    return default
+
+
+def bytes_returns(path: Path, source: bytes) -> tuple[BytesReturn, ...]:
+    """The `#[pyfunction]`s and `#[pymethods]` methods of one Rust file that return bytes now."""
+    key = (path, source)
+    if key in _BYTES_RETURNS:
+        return _BYTES_RETURNS[key]
+    found = []
+    if b"u8" in source and (b"pyfunction" in source or b"pymethods" in source):
+        tree = rust.parse(source)
+        classes = {}
+        for item in rust.nodes_of_kinds(tree.root_node, ("struct_item", "enum_item")):
+            name = item.child_by_field_name("name")
+            if name is not None:
+                classes[rust.text(source, name)] = _python_name(source, item, rust.text(source, name))
+        for item in rust.nodes_of_kinds(tree.root_node, ("function_item",)):
+            if not _is_u8_sequence(source, item.child_by_field_name("return_type")):
+                continue
+            paths = [u.path[-1] for u in attr_uses(source, item) if u.path]
+            name = rust.text(source, item.child_by_field_name("name"))
+            owner = None
+            if "pyfunction" not in paths:
+                impl = item.parent.parent if item.parent is not None else None
+                if impl is None or impl.type != "impl_item" or "pymethods" not in [u.path[-1] for u in attr_uses(source, impl) if u.path]:
+                    continue
+                if "new" in paths:
+                    continue
+                rust_type = rust.text(source, impl.child_by_field_name("type"))
+                owner = classes.get(rust_type, rust_type)
+            found.append(BytesReturn(_python_name(source, item, name), owner, path, item.start_byte))
+    _BYTES_RETURNS[key] = tuple(found)
+    return tuple(found)

@@ -75,7 +75,7 @@ class CodemodInfo:
             return path.name in ("Cargo.toml", "pyproject.toml")
         if self.language == "yaml":
             return path.suffix in (".yml", ".yaml")
-        return path.suffix == ".py" or path.name in PYTEST_SETTINGS
+        return path.suffix in (".py", ".pyi") or path.name in PYTEST_SETTINGS
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
         except tomllib.TOMLDecodeError as exc:
             return f"TOML syntax error: {exc}"
         return None
-    if path.suffix == ".py":
+    if path.suffix in (".py", ".pyi"):
         try:
             pysyntax.parse(source)
         except pysyntax.NotPython as exc:
@@ -78,7 +78,7 @@ def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
 
 # Files of the Python side are checked when a codemod reads them, not up front: a Python file that
 # does not parse is that codemod's finding for that file, never an error of the Rust run.
-_READ_LAZILY = (".py", ".yml", ".yaml", ".ini", ".cfg")
+_READ_LAZILY = (".py", ".pyi", ".yml", ".yaml", ".ini", ".cfg")
 
 
 def _select_fixes(fixes: list[Fix], include_unsafe: bool) -> tuple[list[Fix], list[Fix], list[Fix]]:

@@ -287,11 +287,11 @@ _TEST_DIRS = {"tests", "test"}
 
 
 def python_side(root: Path, files: list[Path], packages: list[PythonPackage]) -> list[Path]:
-    """The project's Python side, relative to root: the maturin packages' Python sources, test
-    folders, conftest.py and noxfile.py files, pytest settings (pytest.ini, tox.ini, setup.cfg,
+    """The project's Python side, relative to root: the maturin packages' Python sources and stubs
+    (a `.pyi` beside the pyproject too), test folders, conftest.py and noxfile.py files, pytest settings (pytest.ini, tox.ini, setup.cfg,
     pyproject.toml) and CI workflows (.github/workflows/*.yml, .gitlab-ci.yml). Nothing else
     is ever read as Python."""
-    sources = set()
+    sources, package_dirs = set(), {p.pyproject.parent for p in packages}
     for package in packages:
         if package.python_source is not None:
             sources.add(package.python_source)
@@ -300,8 +300,9 @@ def python_side(root: Path, files: list[Path], packages: list[PythonPackage]) ->
     side = []
     for f in files:
         rel = f.relative_to(root)
-        if rel.name in _PYTHON_SIDE_NAMES or (rel.suffix == ".py" and (
-                _TEST_DIRS & set(rel.parts[:-1]) or any(s in rel.parents for s in sources))):
+        if rel.name in _PYTHON_SIDE_NAMES or (rel.suffix in (".py", ".pyi") and (
+                _TEST_DIRS & set(rel.parts[:-1]) or any(s in rel.parents for s in sources))) or (
+                rel.suffix == ".pyi" and rel.parent in package_dirs):
             side.append(rel)
     workflows = root / ".github" / "workflows"
     if workflows.is_dir():
