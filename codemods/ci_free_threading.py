@@ -19,8 +19,8 @@ What it does
     `variables:` left empty goes too. The result must parse as YAML and mean exactly the old
     document minus those settings, or nothing is edited and a finding says where to look.
 
-    A workflow whose Python matrix has no free-threaded entry gets a finding suggesting one
-    (`3.14t`: PyO3 0.29 and later build free-threaded only for CPython 3.14+).
+    A workflow whose Python matrices have no free-threaded entry gets one finding (at the first)
+    suggesting one (`3.14t`: PyO3 0.29 and later build free-threaded only for CPython 3.14+).
 
 What it will not do
     - Edit a `PYTHON_GIL` set from an expression (`${{ matrix.ft && '0' || '' }}`), in a flow
@@ -123,10 +123,12 @@ def _emptied(lines: list[str], keep: list[bool], i: int) -> bool:
 
 
 def _python_matrix_lines(source: bytes) -> list[tuple[int, list[str]]]:
-    """(0-based line, versions) of each `python-version` list in a `matrix` with no free-threaded entry."""
+    """(0-based line, versions) of each `python-version` list in a `matrix`, when no matrix of the
+    workflow has a free-threaded entry."""
     import yaml
 
     found = []
+    free_threaded = [False]  # an `include` entry or another matrix has one: no suggestion
 
     def walk(node, in_matrix: bool) -> None:
         if isinstance(node, yaml.MappingNode):
@@ -137,8 +139,13 @@ def _python_matrix_lines(source: bytes) -> list[tuple[int, list[str]]]:
                     continue
                 if in_matrix and key.value == "python-version" and isinstance(value, yaml.SequenceNode):
                     versions = [v.value for v in value.value if isinstance(v, yaml.ScalarNode)]
-                    if versions and not any(v.endswith("t") for v in versions):
+                    if any(v.endswith("t") for v in versions):
+                        free_threaded[0] = True
+                    elif versions:
                         found.append((key.start_mark.line, versions))
+                elif in_matrix and key.value == "python-version" and isinstance(value, yaml.ScalarNode) \
+                        and value.value.endswith("t"):
+                    free_threaded[0] = True
                 walk(value, in_matrix)
         elif isinstance(node, yaml.SequenceNode):
             for item in node.value:
@@ -146,7 +153,7 @@ def _python_matrix_lines(source: bytes) -> list[tuple[int, list[str]]]:
 
     for document in yaml.compose_all(source.decode("utf-8-sig"), Loader=yaml.SafeLoader):
         walk(document, False)
-    return found
+    return [] if free_threaded[0] else found
 
 
 class CiFreeThreadingCodemod(SideCodemod):
@@ -160,7 +167,7 @@ class CiFreeThreadingCodemod(SideCodemod):
         if problem is not None:
             ctx.finding(0, f"not read as YAML ({problem}): its GIL settings, if any, are left for a person")
             return
-        for line, versions in _python_matrix_lines(ctx.source):
+        for line, versions in _python_matrix_lines(ctx.source)[:1]:  # once per workflow
             ctx.finding(offset_of_line(ctx.source, line + 1), f"the Python matrix ({', '.join(versions)}) has no "
                         "free-threaded entry: every module now claims support, so consider adding `3.14t` "
                         "(PyO3 0.29+ builds free-threaded only for 3.14 and later)")
