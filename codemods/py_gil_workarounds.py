@@ -41,10 +41,6 @@ import configparser
 import re
 import tomllib
 
-import libcst as cst
-
-from migrate.analysis import pyedit
-from migrate.analysis.pyedit import REMOVE, argument, dotted, string_value
 from migrate.analysis.pyside import (
     SideCodemod,
     SideFacts,
@@ -52,7 +48,7 @@ from migrate.analysis.pyside import (
     drop_explaining_comments,
     explains_workaround,
     gil_off_setting,
-    is_gil_warning,
+    ignores_gil_warning,
 )
 from migrate.core import pysyntax
 from migrate.core.codemod import GUIDE, CodemodInfo, Context
@@ -72,162 +68,19 @@ INFO = CodemodInfo(
     reads_rust=True,  # which modules claim support is read from the Rust
 )
 
-_ENV_CALLS = ("environ.setdefault", "putenv", "setenv")  # (name, value) calls that set the environment
-
-
 def _may_matter(source: bytes) -> bool:
     return b"GIL" in source or b"gil" in source
 
 
-# ------------------------------------------------------------------ what a Python workaround is
-
-
-class _Judge:
-    """Decides, node by node, whether a piece of Python is a workaround that may go."""
-
-    def __init__(self, facts: SideFacts, free_threaded_names: set[str]):
-        self.facts = facts
-        self.ft_names = free_threaded_names
-
-    def __call__(self, node: cst.CSTNode) -> object:
-        if isinstance(node, cst.Decorator):
-            return REMOVE if self._mark(node.decorator) else None
-        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
-            return REMOVE if self._env_call(node.value) or self._filter_call(node.value) else None
-        if isinstance(node, cst.Assign):
-            return REMOVE if self._assign(node) else None
-        if isinstance(node, cst.Call):
-            return REMOVE if self._mark(node) else None
-        return None
-
-    def _assign(self, node: cst.Assign) -> bool:
-        if len(node.targets) != 1:
-            return False
-        target = node.targets[0].target
-        if isinstance(target, cst.Name) and target.value == "pytestmark":
-            return self._mark(node.value)
-        if isinstance(target, cst.Subscript) and (dotted(target.value) or "").endswith("environ") \
-                and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
-            name = string_value(target.slice[0].slice.value)
-            value = string_value(node.value)
-            return name is not None and value is not None and gil_off_setting(name, value) and self.facts.all_claim
+def _goes(facts: SideFacts, kind: str, text: str) -> bool:
+    """Whether a workaround goes: `PYTHON_GIL=0` names no module (every module must claim support);
+    a filter's message or a skip's reason may name one (see SideFacts.acts_on); a skip goes only
+    when its reason is about the GIL."""
+    if kind == "env":
+        return facts.all_claim
+    if kind == "skip" and not explains_workaround(text):
         return False
-
-    def _env_call(self, call: cst.Call) -> bool:
-        name = dotted(call.func) or ""
-        if not name.endswith(_ENV_CALLS):
-            return False
-        key, value = string_value(argument(call, 0, "key")), string_value(argument(call, 1, "value"))
-        return key is not None and value is not None and gil_off_setting(key, value) and self.facts.all_claim
-
-    def _filter_call(self, call: cst.Call) -> bool:
-        if (dotted(call.func) or "").rsplit(".", 1)[-1] != "filterwarnings":
-            return False
-        action, message = string_value(argument(call, 0, "action")), string_value(argument(call, 1, "message"))
-        category = argument(call, 2, "category")
-        if action != "ignore" or message is None or not is_gil_warning(message):
-            return False
-        if category is not None and (dotted(category) or "").rsplit(".", 1)[-1] != "RuntimeWarning":
-            return False
-        return self.facts.acts_on(message)
-
-    def _mark(self, node: cst.BaseExpression) -> bool:
-        if not isinstance(node, cst.Call):
-            return False
-        name = dotted(node.func) or ""
-        if name.endswith("mark.filterwarnings"):
-            spec = string_value(argument(node, 0, "arg"))
-            return spec is not None and _ignores_gil_warning(spec) and self.facts.acts_on(spec)
-        if name.endswith("mark.skipif"):
-            condition, reason = argument(node, 0, "condition"), string_value(argument(node, 1, "reason"))
-            return (condition is not None and reason is not None and explains_workaround(reason)
-                    and is_free_threaded_test(condition, self.ft_names) and self.facts.acts_on(reason))
-        return False
-
-
-def _ignores_gil_warning(spec: str) -> bool:
-    """A `filterwarnings` mark or setting: "ignore:MESSAGE[:CATEGORY[:MODULE[:LINE]]]"."""
-    action, _, rest = spec.partition(":")
-    message, _, tail = rest.partition(":")
-    category = tail.split(":", 1)[0].strip()
-    return action.strip() == "ignore" and is_gil_warning(message) and category in ("", "RuntimeWarning")
-
-
-def _gil_enabled_call(node: cst.CSTNode) -> bool:
-    """`sys._is_gil_enabled()` or `getattr(sys, "_is_gil_enabled", ..)()`."""
-    if not isinstance(node, cst.Call):
-        return False
-    if (dotted(node.func) or "").endswith("_is_gil_enabled"):
-        return True
-    inner = node.func
-    return (isinstance(inner, cst.Call) and dotted(inner.func) == "getattr"
-            and string_value(argument(inner, 1, "name")) == "_is_gil_enabled")
-
-
-def _config_gil_disabled(node: cst.CSTNode) -> bool:
-    """`sysconfig.get_config_var("Py_GIL_DISABLED")` (also inside `bool(..)`)."""
-    if isinstance(node, cst.Call) and dotted(node.func) == "bool" and len(node.args) == 1:
-        return _config_gil_disabled(node.args[0].value)
-    return (isinstance(node, cst.Call) and (dotted(node.func) or "").endswith("get_config_var")
-            and string_value(argument(node, 0, "name")) == "Py_GIL_DISABLED")
-
-
-def is_free_threaded_test(node: cst.BaseExpression, names: set[str] = frozenset()) -> bool:
-    """Whether an expression is plainly "this is a free-threaded build / the GIL is off"."""
-    if isinstance(node, cst.Name):
-        return node.value in names
-    if _config_gil_disabled(node):
-        return True
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-        return _gil_enabled_call(node.expression)
-    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1 and _gil_enabled_call(node.left):
-        only = node.comparisons[0]
-        return isinstance(only.operator, (cst.Is, cst.Equal)) and dotted(only.comparator) == "False"
-    return False
-
-
-def _free_threaded_names(module: cst.Module) -> set[str]:
-    """Module-level names bound to a free-threaded test (`FREE_THREADED = bool(get_config_var(..))`)."""
-    names = set()
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 \
-                        and isinstance(small.targets[0].target, cst.Name) and is_free_threaded_test(small.value):
-                    names.add(small.targets[0].target.value)
-    return names
-
-
-class _Branches(cst.CSTVisitor):
-    """Branches that still depend on whether the GIL is on (after the removals)."""
-
-    METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
-
-    def __init__(self, names: set[str]):
-        super().__init__()
-        self.names = names
-        self.lines: list[int] = []
-
-    def _test(self, test: cst.BaseExpression, node: cst.CSTNode) -> None:
-        class Find(cst.CSTVisitor):
-            hit = False
-
-            def on_visit(self, inner: cst.CSTNode) -> bool:
-                if _gil_enabled_call(inner) or _config_gil_disabled(inner) or (
-                        isinstance(inner, cst.Name) and inner.value in outer.names):
-                    Find.hit = True
-                return not Find.hit
-
-        outer = self
-        test.visit(Find())
-        if Find.hit:
-            self.lines.append(self.get_metadata(cst.metadata.PositionProvider, node).start.line)
-
-    def visit_If(self, node: cst.If) -> None:
-        self._test(node.test, node)
-
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self._test(node.test, node)
+    return facts.acts_on(text)
 
 
 # ------------------------------------------------------------------ pytest settings files
@@ -267,7 +120,7 @@ def _entry_of_line(path_name: str, line: str) -> str | None:
 
 
 def _drops(facts: SideFacts, entries: dict[str, list[str]]) -> dict[str, set[str]]:
-    drop = {"filterwarnings": {e for e in entries["filterwarnings"] if _ignores_gil_warning(e) and facts.acts_on(e)}}
+    drop = {"filterwarnings": {e for e in entries["filterwarnings"] if ignores_gil_warning(e) and facts.acts_on(e)}}
     drop["env"] = {e for e in entries["env"] if facts.all_claim and "=" in e
                    and gil_off_setting(e.split("=", 1)[0].split(":")[-1], e.split("=", 1)[1])}
     return drop
@@ -336,28 +189,29 @@ class PyGilWorkaroundsCodemod(SideCodemod):
             self._settings(ctx, facts)
 
     def _python(self, ctx: Context, facts: SideFacts) -> None:
+        from migrate.analysis import pyedit, pyidioms  # libcst: imported by runs that parse Python
+
         try:
             module = pysyntax.parse(ctx.source)
         except pysyntax.NotPython as exc:
             ctx.finding(0, f"not read as Python 3 ({exc}): its GIL workarounds, if any, are left for a person")
             return
-        names = _free_threaded_names(module)
-        new, removal = pyedit.remove(module, _Judge(facts, names), explains_workaround)
+        names = pyidioms.free_threaded_names(module)
+
+        def decide(node):
+            found = pyidioms.workaround_of(node, names)
+            return pyedit.REMOVE if found is not None and _goes(facts, found.kind, found.text) else None
+
+        new, removal = pyedit.remove(module, decide, explains_workaround)
         if removal.nodes:
             new, _gone = pyedit.drop_unused_imports(new, removal.names, explains_workaround)
-            what = ", ".join(sorted({_describe(n) for n in removal.nodes}))
+            what = ", ".join(sorted({_KINDS[pyidioms.workaround_of(n, names).kind] for n in removal.nodes}))
             ctx.fix(f"GIL workarounds removed ({what}): {_claimants(facts)} free-threading support",
                     pysyntax.edits_between(ctx.source, new.bytes))
         if facts.claiming:
-            self._report_branches(ctx, module, names, facts)
-
-    @staticmethod
-    def _report_branches(ctx: Context, module: cst.Module, names: set[str], facts: SideFacts) -> None:
-        branches = _Branches(names)
-        cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True).visit(branches)
-        for line in branches.lines:
-            ctx.finding(offset_of_line(ctx.source, line), "behaviour depends on whether the GIL is on: now that "
-                        f"{_claimants(facts)} free-threading support, check whether this branch is still needed")
+            for line in pyidioms.gil_branch_lines(module, names):
+                ctx.finding(offset_of_line(ctx.source, line), "behaviour depends on whether the GIL is on: now that "
+                            f"{_claimants(facts)} free-threading support, check whether this branch is still needed")
 
     def _settings(self, ctx: Context, facts: SideFacts) -> None:
         name = ctx.path.name
@@ -382,18 +236,12 @@ class PyGilWorkaroundsCodemod(SideCodemod):
                     pysyntax.edits_between(ctx.source, new))
 
 
+_KINDS = {"env": "PYTHON_GIL=0", "filter": "warning filter", "skip": "free-threaded skip"}
+
+
 def _claimants(facts: SideFacts) -> str:
     names = [f"`{m}`" for m in facts.claiming]
     return f"{', '.join(names)} {'claims' if len(names) == 1 else 'claim'}"
-
-
-def _describe(node: cst.CSTNode) -> str:
-    code = cst.Module([]).code_for_node(node).strip()
-    if "filterwarnings" in code:
-        return "warning filter"
-    if "skipif" in code:
-        return "free-threaded skip"
-    return "PYTHON_GIL=0"
 
 
 def _offset_of_text(source: bytes, text: str) -> int:

@@ -192,7 +192,7 @@ class _Remover(cst.CSTTransformer):
             if self.decide(element.value) is not REMOVE:
                 kept.append(element)
                 continue
-            self.removal.nodes.append(element)
+            self.removal.nodes.append(element.value)
             if kept:  # the element before takes this one's comma: the layout after it stays
                 kept[-1] = kept[-1].with_changes(comma=element.comma)
         if len(kept) == len(updated.elements):

@@ -90,6 +90,14 @@ def is_gil_warning(text: str) -> bool:
     return bool(_GIL_WARNING.search(text))
 
 
+def ignores_gil_warning(spec: str) -> bool:
+    """A `filterwarnings` mark or setting "ignore:MESSAGE[:CATEGORY[:MODULE[:LINE]]]" for the GIL warning."""
+    action, _, rest = spec.partition(":")
+    message, _, tail = rest.partition(":")
+    category = tail.split(":", 1)[0].strip()
+    return action.strip() == "ignore" and is_gil_warning(message) and category in ("", "RuntimeWarning")
+
+
 def explains_workaround(comment: str) -> bool:
     """Whether a comment line is about the GIL or free-threading (it goes with its workaround)."""
     return bool(_EXPLAINS.search(comment))
@@ -190,13 +198,25 @@ def _python_name(source: bytes, item, default: str) -> str:
     return default
 
 
+def _may_return_bytes(source: bytes) -> bool:
+    """A `Vec<u8>` or `[u8; N]` after a `->` on its line (rustfmt keeps a return type on the
+    signature's line); a file without one is not parsed."""
+    for word in (b"Vec<u8>", b"[u8;"):
+        at = source.find(word)
+        while at != -1:
+            if b"->" in source[source.rfind(b"\n", 0, at) + 1 : at]:
+                return True
+            at = source.find(word, at + 1)
+    return False
+
+
 def bytes_returns(path: Path, source: bytes) -> tuple[BytesReturn, ...]:
     """The `#[pyfunction]`s and `#[pymethods]` methods of one Rust file that return bytes now."""
     key = (path, source)
     if key in _BYTES_RETURNS:
         return _BYTES_RETURNS[key]
     found = []
-    if b"u8" in source and (b"pyfunction" in source or b"pymethods" in source):
+    if _may_return_bytes(source) and (b"pyfunction" in source or b"pymethods" in source):
         tree = rust.parse(source)
         classes = {}
         for item in rust.nodes_of_kinds(tree.root_node, ("struct_item", "enum_item")):

@@ -302,7 +302,14 @@ def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) 
 def _read_by(info: CodemodInfo, snapshot: Snapshot) -> tuple:
     """The (path, bytes) a codemod's run depends on: the Rust files of the crates it is shown, and
     the other files its kind reads."""
-    return tuple((p, data) for p, data in sorted(snapshot.contents.items()) if info.reads(p) and snapshot.shows(p))
+    reads = _READS.setdefault(info.id, {})
+    for path in snapshot.contents:
+        if path not in reads:
+            reads[path] = info.reads(path)
+    return tuple((p, data) for p, data in sorted(snapshot.contents.items()) if reads[p] and snapshot.shows(p))
+
+
+_READS: dict[str, dict[Path, bool]] = syntax.run_cache()  # codemod id -> path -> whether it reads it
 
 
 @dataclass

@@ -11,22 +11,22 @@ from __future__ import annotations
 import configparser
 import difflib
 
-import libcst
-
 from migrate.core import syntax
 from migrate.core.model import Edit
 
-_TREES: dict[bytes, libcst.Module | str] = syntax.run_cache()
+_TREES: dict[bytes, object] = syntax.run_cache()  # a libcst Module, or why the bytes do not parse
 
 
 class NotPython(Exception):
     """The bytes are not a Python 3 module libcst can read (the message says where)."""
 
 
-def parse(source: bytes) -> libcst.Module:
-    """The module's tree (once per bytes); NotPython when it does not parse."""
+def parse(source: bytes):
+    """The module's libcst tree (once per bytes); NotPython when it does not parse."""
     tree = _TREES.get(source)
     if tree is None:
+        import libcst  # only runs that parse a Python file pay for the import
+
         try:
             tree = libcst.parse_module(source)
         except libcst.ParserSyntaxError as exc:
