@@ -113,7 +113,13 @@ def test_bad_input_is_named_and_nothing_else_is_lost(project):
     assert "src/broken.rs: syntax error at 1:" in result.stderr
     assert "src/latin1.rs: not UTF-8" in result.stderr
     assert (project / "src/broken.rs").read_text() == "fn oops( {\n"
-    assert "PyOnceLock" in (project / "src/lib.rs").read_text(), "good files are still migrated"
+    assert "nothing written" in result.stderr and "--partial" in result.stderr
+    assert "GILOnceCell" in (project / "src/lib.rs").read_text(), "a project is written whole or not at all"
+
+    partial = invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty", "--partial")
+    assert partial.exit_code == 2
+    assert "PyOnceLock" in (project / "src/lib.rs").read_text(), "--partial writes the files that could be migrated"
+    assert (project / "src/broken.rs").read_text() == "fn oops( {\n"
 
 
 def test_symlink_out_of_the_tree_is_refused(project, tmp_path):

@@ -8,12 +8,13 @@ The codemods decide on these facts; they never read the disk themselves.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrate.core.cargo import dependency_tables
-from migrate.core.version import Version, same_line
+from migrate.core.version import Version, is_comparator, same_line
 
 SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
 
@@ -96,7 +97,7 @@ class Project:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # cargo reads a manifest with a BOM too
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError(f"{path}: cannot read TOML: {exc}") from exc
 
@@ -114,7 +115,35 @@ def _pyo3_entry(manifest: dict) -> object | None:
     """The crate's own pyo3 entry: the first of its tables that has one."""
     tables = dependency_tables(manifest, ("dependencies", "build-dependencies", "dev-dependencies"),
                                target_kinds=("dependencies",), workspace=False)
-    return next((table["pyo3"] for _, table in tables if table.get("pyo3") is not None), None)
+    return next((table["pyo3"] for _, table in tables if _is_pyo3(table.get("pyo3"))), None)
+
+
+def _is_pyo3(entry: object) -> bool:
+    """A `pyo3` key that is PyO3 (`pyo3 = { package = "other" }` is another crate under that name)."""
+    return entry is not None and not (isinstance(entry, dict) and entry.get("package", "pyo3") != "pyo3")
+
+
+def _checked_requirement(path: Path, entry: object, requirement: object) -> str | None:
+    """The requirement string, when the tool can move it; ProjectError (one line, what to do) when not."""
+    if isinstance(entry, dict) and ("path" in entry or "git" in entry):
+        source = "a path" if "path" in entry else "git"
+        raise ProjectError(f"{path}: pyo3 comes from {source} ({entry.get('path') or entry.get('git')}), which "
+                           "pyo3-migrate cannot move to a release; depend on a crates.io release, then run again")
+    if requirement is None:
+        return None
+    if not isinstance(requirement, str):
+        raise ProjectError(f"{path}: pyo3's version is {requirement!r}, not a requirement string (write it as "
+                           "\"0.22\" or \"0.22.6\")")
+    parts = [part for part in requirement.split(",") if part.strip()]
+    if not parts or not all(is_comparator(part) for part in parts):
+        raise ProjectError(f"{path}: pyo3 = {requirement!r} is not a requirement cargo reads; fix it, then run again")
+    if not _REQ_FLOOR.match(requirement):
+        raise ProjectError(f"{path}: pyo3 = {requirement!r} names no release the crate builds with; pin one "
+                           "(\"0.22\", \"=0.22.6\", \">=0.22, <0.24\"), then run again")
+    return requirement
+
+
+_REQ_FLOOR = re.compile(r"^\s*(\^|~|=|>=)?\s*\d+\.\d+")  # a floor the crate is known to build with
 
 
 def _requirement(entry: object) -> tuple[str | None, list[str], bool]:
@@ -224,15 +253,17 @@ def discover(root: Path) -> Project:
     for path, manifest in manifests.items():
         if "package" not in manifest:
             continue  # a virtual workspace manifest
-        requirement, features, inherited = _requirement(_pyo3_entry(manifest))
+        entry = _pyo3_entry(manifest)
+        requirement, features, inherited = _requirement(entry)
+        requirement = _checked_requirement(path, entry, requirement)
         requirement_manifest = path if requirement else None
         workspace = _workspace_root(path, manifests)
         if inherited and workspace is None:
             _refuse_member_of_outer_workspace(root, path)
         if inherited and workspace is not None:
-            ws_req, ws_features, _ = _requirement(
-                manifests[workspace].get("workspace", {}).get("dependencies", {}).get("pyo3")
-            )
+            ws_entry = manifests[workspace].get("workspace", {}).get("dependencies", {}).get("pyo3")
+            ws_req, ws_features, _ = _requirement(ws_entry)
+            ws_req = _checked_requirement(workspace, ws_entry, ws_req)
             requirement, requirement_manifest = ws_req, workspace
             features = ws_features + features
         lock_dir = (workspace or path).parent

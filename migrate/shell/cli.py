@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -18,11 +19,13 @@ from rich.table import Column, Table
 import codemods
 from migrate.analysis import rust
 from migrate.core import engine
+from migrate.analysis.companions import PYO3_LINES
 from migrate.core.codemod import FREE_THREADING_LEVELS
 from migrate.core.version import Version
 from migrate.shell import report
 from migrate.shell.apply import git_state
 from migrate.shell.plan import plan_lines
+from migrate.shell.apply import Interrupted
 from migrate.shell.runner import RunResult, migrate_paths, write_changes
 from migrate.shell.start import version
 from migrate.shell.verify import deprecations_as_findings, verify_written
@@ -99,13 +102,24 @@ def _fail(message: str) -> typer.Exit:
 
 def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None,
              level: Level = Level.beta) -> engine.Options:
-    try:
-        version = Version.parse(target) if target is not None else None
-    except ValueError:
-        raise _fail(f"--target-pyo3 {target!r} is not a version (expected X.Y or X.Y.Z)") from None
+    version = _target(target) if target is not None else None
     return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
                           named=frozenset(ids or ()), report_only=_not_selected(ids),
                           free_threading_level=FREE_THREADING_LEVELS[level.value])
+
+
+def _target(text: str) -> Version:
+    """A PyO3 release this tool knows: X.Y or X.Y.Z on a known release line, or `latest`."""
+    known = f"{PYO3_LINES[0]} to {PYO3_LINES[-1]}; `latest` is {PYO3_LINES[-1]}"
+    if text == "latest":
+        return Version.parse(PYO3_LINES[-1])
+    if not re.fullmatch(r"\d+\.\d+(\.\d+)?", text):
+        raise _fail(f"--target-pyo3 {text!r} is not a version (expected X.Y, X.Y.Z or latest)")
+    version = Version.parse(text)
+    if f"{version.major}.{version.minor}" not in PYO3_LINES:
+        raise _fail(f"--target-pyo3 {text}: no PyO3 release line {version.major}.{version.minor} that this tool "
+                    f"knows ({known})")
+    return version
 
 
 def _selected(ids: list[str] | None):
@@ -146,6 +160,8 @@ def _run_all(paths: list[Path], ids, options: engine.Options, jobs: int | None =
 
 def _print_errors(results: list[RunResult]) -> None:
     for r in results:
+        for line in r.notes:
+            err.print(f"note: {line}", markup=False)
         for line in r.errors:
             err.print(f"[red]error:[/red] {escape(line)}", markup=True)
 
@@ -196,6 +212,9 @@ def apply(
     verify: Annotated[
         bool, typer.Option("--verify", help="Run `cargo check` on every touched crate; put back a crate that fails.")
     ] = False,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Write what could be migrated even when some file of the project could not.")
+    ] = False,
     output_format: FormatOpt = Format.text,
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
@@ -218,7 +237,13 @@ def apply(
             )
     results = _run_all(paths, codemod, options, jobs, quiet)
     for i, r in enumerate(results):
-        write_changes(r)
+        try:
+            write_changes(r, partial)
+        except (Interrupted, KeyboardInterrupt):
+            done = [p for x in results[: i + 1] for p in x.written]
+            err.print(f"interrupted: {len(done)} file(s) written" + "".join(f"\n  {p}" for p in done)
+                      + "\nrun the same command again to finish", markup=False)
+            raise typer.Exit(130) from None
         if verify and r.written:
             results[i] = _verify(r, codemod, options)
     if output_format is Format.json:

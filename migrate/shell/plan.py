@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from migrate.analysis.companions import PYO3_LINES
 from migrate.core.codemod import CodemodInfo
 from migrate.core.version import Version
 from migrate.shell.runner import RunResult
@@ -33,13 +34,9 @@ RELEASE_NOTES: dict[tuple[int, int], str] = {
 
 
 def hops(start: Version, target: Version) -> list[tuple[int, int]]:
-    """Release lines after start's, up to and including target's."""
-    lines = []
-    current = (start.major, start.minor)
-    while current < (target.major, target.minor):
-        current = (current[0], current[1] + 1)
-        lines.append(current)
-    return lines
+    """The known release lines after start's, up to and including target's."""
+    known = (tuple(int(x) for x in line.split(".")) for line in PYO3_LINES)
+    return [line for line in known if (start.major, start.minor) < line <= (target.major, target.minor)]
 
 
 def _hop_of(info, start: Version, target: Version) -> tuple[int, int]:

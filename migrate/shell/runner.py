@@ -15,7 +15,7 @@ from migrate.core.codemod import Codemod
 from migrate.core.model import FileResult, Finding
 from migrate.core.project import Project, ProjectError, discover
 from migrate.core.version import Version
-from migrate.shell.apply import ApplyError, write_atomic
+from migrate.shell.apply import ApplyError, Interrupted, write_all
 from migrate.shell.diff import map_line
 
 
@@ -26,6 +26,7 @@ class RunResult:
     files: list[FileResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
     written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line each: what was left alone, and why (not an error)
     target: Version | None = None  # where the run ended: below the asked target when kept code holds it back
 
     @property
@@ -66,15 +67,25 @@ def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
     return wanted
 
 
-def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: list[str]) -> dict[Path, bytes]:
+def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: list[str],
+                 notes: list[str]) -> dict[Path, bytes]:
     contents: dict[Path, bytes] = {}
     wanted = _inputs(project, codemods)
-    for rel in sorted(set(wanted)):
+    wanted_set = set(wanted)
+    for rel in sorted(wanted_set):
         absolute = root / rel
         if absolute.is_symlink():
-            target = absolute.resolve()
+            try:
+                target = absolute.resolve(strict=True)
+            except (OSError, RuntimeError) as exc:
+                why = "a symlink loop" if isinstance(exc, RuntimeError) else "a broken symlink"
+                errors.append(f"{absolute}: {why}; left alone (remove or repair it)")
+                continue
             if not target.is_relative_to(root):
                 errors.append(f"{absolute}: symlink to a file outside the project ({target}); left alone")
+                continue
+            if target.relative_to(root) in wanted_set:
+                notes.append(f"{absolute}: a symlink to {target.relative_to(root)}, which is migrated itself; left as it is")
                 continue
         try:
             data = absolute.read_bytes()
@@ -85,6 +96,20 @@ def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: 
             continue  # documentation without code to migrate: not an input (nor an error)
         contents[rel] = data
     return contents
+
+
+def _downgrades(project: Project, target: Version | None) -> str | None:
+    """Why the run would go backwards (a crate already past the target), or None."""
+    if target is None:
+        return None
+    above = [c for c in project.pyo3_crates() if c.pyo3_version is not None
+             and (c.pyo3_version.major, c.pyo3_version.minor) > (target.major, target.minor)]
+    if not above:
+        return None
+    crate = above[0]
+    return (f"{project.root / crate.manifest}: crate {crate.name} is on PyO3 {crate.pyo3_version}, past "
+            f"--target-pyo3 {target.major}.{target.minor}: pyo3-migrate does not downgrade (give a target from "
+            f"{crate.pyo3_version.major}.{crate.pyo3_version.minor} on)")
 
 
 def _has_rust_blocks(data: bytes) -> bool:
@@ -111,7 +136,11 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
     if not project.pyo3_crates():
         result.errors.append(f"{path}: no crate depending on pyo3 found")
         return result
-    contents = _read_inputs(root, project, codemods, result.errors)
+    below = _downgrades(project, options.target)
+    if below:
+        result.errors.append(below)
+        return result
+    contents = _read_inputs(root, project, codemods, result.errors, result.notes)
     result.files, result.target = engine.run_held(project, contents, codemods, options, progress)
     for f in result.files:
         if f.input_error is not None:
@@ -138,11 +167,22 @@ def migrate_paths(paths: list[Path], codemods: list[Codemod], options: engine.Op
         return [future.result() for future in futures]
 
 
-def write_changes(result: RunResult) -> None:
-    """Write every changed file atomically; a file that changed since it was read is refused."""
-    for f in result.changed:
-        try:
-            write_atomic(result.root / f.path, f.before, f.after)
-            result.written.append(f.path)
-        except ApplyError as exc:
-            result.errors.append(str(exc))
+def write_changes(result: RunResult, partial: bool = False) -> None:
+    """Write the project's changed files all together, or none of them: not when a file of it could
+    not be migrated (unless `partial`), nor when one cannot be written."""
+    changed = result.changed
+    if not changed:
+        return
+    if result.errors and not partial:
+        result.errors.append(f"{result.root}: nothing written: the file(s) above could not be migrated, and a "
+                             "project is written whole or not at all (fix them, or pass --partial)")
+        return
+    try:
+        write_all([(result.root / f.path, f.before, f.after) for f in changed])
+    except ApplyError as exc:
+        result.errors.append(f"{exc}; nothing of {result.root} was written")
+        return
+    except Interrupted as exc:
+        result.written.extend(f.path for f in changed[: len(exc.written)])
+        raise
+    result.written.extend(f.path for f in changed)

@@ -19,6 +19,23 @@ def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         print(f"pyo3-migrate {version()}")
         return
-    from migrate.shell.cli import main as cli
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        from migrate.shell.cli import main as cli
 
-    cli()
+        cli()
+    except KeyboardInterrupt:
+        print("pyo3-migrate: interrupted; nothing was written", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line and a way to report it, not a traceback
+        if debug:
+            raise
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        place = f" at {where.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{where.tb_lineno}" if where else ""
+        print(f"pyo3-migrate: internal error: {type(exc).__name__}: {exc}{place}. This is a bug: please report it "
+              "with the command you ran (--debug shows the traceback).", file=sys.stderr)
+        sys.exit(3)
