@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import re
 import sys
 from enum import Enum
@@ -340,6 +341,73 @@ def plan(
             typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}")
     _print_errors(results)
     raise typer.Exit(report.exit_code(results, check=False))
+
+
+def _batch_plan(repo) -> tuple[list, engine.Options]:
+    ids = list(repo.codemods) or None
+    return _selected(ids), _options(repo.target, repo.unsafe, repo.declare_free_threaded, ids)
+
+
+@app.command()
+def batch(
+    manifest: Annotated[Path, typer.Argument(help="A TOML manifest ([defaults], [[repo]] with path or url) or a list of paths/URLs.")],
+    out: Annotated[Path, typer.Option("--out", help="Where patches, findings, PR bodies and the state go.")] = Path("pyo3-migrate-batch"),
+    apply_changes: Annotated[bool, typer.Option("--apply", help="Commit on a branch in each repository (dry run by default).")] = False,
+    branch: Annotated[str, typer.Option("--branch", help="Branch name; {target} is replaced.")] = "pyo3-migrate/{target}",
+    one_commit: Annotated[bool, typer.Option("--one-commit", help="One commit in all, not one per release-line hop.")] = False,
+    push: Annotated[Optional[str], typer.Option("--push", help="Push each branch to this remote.")] = None,
+    target_pyo3: TargetOpt = None,
+    jobs: JobsOpt = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="A Dask scheduler address: run each repository there.")] = None,
+    shard_spec: Annotated[Optional[str], typer.Option("--shard", help="K/N: only the K-th of N deterministic subsets.")] = None,
+    report_file: Annotated[Optional[Path], typer.Option("--report", help="Write the roll-up here (.json or .md).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Run again the repositories an earlier run finished.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Migrate many repositories, each in its own worktree or clone; a patch (or a branch) each."""
+    from migrate.shell import batch as batching
+    from migrate.shell.start import version
+
+    try:
+        repos = batching.shard(batching.read_manifest(manifest), shard_spec)
+        if target_pyo3 is not None:
+            _target(target_pyo3)
+            repos = [replace(r, target=r.target or target_pyo3) for r in repos]
+        for repo in repos:
+            if repo.target is not None:
+                _target(repo.target)
+            _selected(list(repo.codemods))
+    except batching.BatchError as exc:
+        raise _fail(str(exc)) from None
+    settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version())
+
+    def show(done: int, total: int, outcome) -> None:
+        if not quiet:
+            err.print(f"[{done}/{total}] {outcome.name}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
+                      markup=False)
+
+    finished: list = []
+
+    def count(done: int, total: int, outcome) -> None:
+        finished.append(outcome)
+        show(done, total, outcome)
+
+    try:
+        with batching.executor_for(jobs or os.cpu_count() or 1, scheduler) as executor:
+            outcomes = batching.run_batch(repos, settings, executor, _batch_plan, count)
+    except batching.BatchError as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {len(finished)} of {len(repos)} repositories finished (each one is untouched or "
+                  "fully committed); run the same command again to finish the rest", markup=False)
+        raise typer.Exit(130) from None
+    table = batching.rollup(outcomes, "md")
+    typer.echo(table, nl=False)
+    if report_file is not None:
+        report_file.write_text(batching.rollup(outcomes, "json" if report_file.suffix == ".json" else "md"))
+    failed = [o for o in outcomes if not o.ok]
+    err.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} repositories done; outputs in {settings.out}", markup=False)
+    raise typer.Exit(report.EXIT_ERROR if failed else report.EXIT_OK)
 
 
 @app.command("list")

@@ -22,11 +22,12 @@ def exit_code(results: list[RunResult], *, check: bool) -> int:
     return EXIT_OK
 
 
-def diff_text(result: RunResult) -> bytes:
-    """All changed files' diffs; each is preceded by a line naming the codemods that made it."""
+def diff_text(result: RunResult, from_root: bool = False) -> bytes:
+    """All changed files' diffs; each is preceded by a line naming the codemods that made it.
+    Paths are as the user sees them, or relative to the project root (`from_root`: a patch file)."""
     chunks = []
     for f in result.changed:
-        shown = result.display_path(f.path)
+        shown = f.path if from_root else result.display_path(f.path)
         chunks.append(f"# pyo3-migrate: {shown.as_posix()}: {', '.join(f.codemods())}\n".encode())
         chunks.append(unified_diff(shown, f.before, f.after, label=_hunk_label(f), spans=f.changed_spans()))
     return b"".join(chunks)
