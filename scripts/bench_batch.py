@@ -67,7 +67,7 @@ def main() -> int:
         from distributed import LocalCluster
 
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=None)
+                               dashboard_address=":0")
     try:
         for n in args.sizes:
             with tempfile.TemporaryDirectory() as tmp:

@@ -262,3 +262,16 @@ def test_an_internal_error_is_one_line_and_exit_3(project, monkeypatch):
     assert "Traceback" not in plain.stderr and "--debug" in plain.stderr
     debug = subprocess.run(args + ["--debug"], capture_output=True, text=True)
     assert debug.returncode != 3 and "Traceback" in debug.stderr
+
+
+def test_a_release_newer_than_the_tool_says_to_update_it(project, tmp_path, monkeypatch):
+    from migrate.analysis import registry
+
+    mirror = tmp_path / "index"
+    mirror.mkdir()
+    (mirror / "pyo3.json").write_text('{"name": "pyo3", "vers": "0.31.0", "deps": [], "features": {}, "yanked": false}\n')
+    monkeypatch.setenv("PYO3_MIGRATE_REGISTRY", str(mirror))
+    monkeypatch.setattr(registry, "_RECORDS", {})
+    result = invoke("diff", str(project), "--target-pyo3", "0.31")
+    assert result.exit_code == 2
+    assert "PyO3 0.31 is published" in result.stderr and "update pyo3-migrate" in result.stderr

@@ -85,6 +85,8 @@ def test_dry_run_writes_a_patch_per_repository_and_touches_nothing(fleet):
 
 
 def test_apply_commits_on_a_branch_pushes_and_resumes(fleet):
+    git(fleet, "init", "-q", "--bare", "clean-remote.git")
+    git(fleet / "clean", "remote", "add", "origin", str(fleet / "clean-remote.git"))
     out = fleet / "out"
     args = ("batch", str(fleet / "batch.toml"), "--out", str(out), "--apply", "--push", "origin",
             "--report", str(fleet / "r.md"))
@@ -100,6 +102,9 @@ def test_apply_commits_on_a_branch_pushes_and_resumes(fleet):
     assert git(fleet / "clean", "rev-parse", "--abbrev-ref", "HEAD").stdout.strip() in ("master", "main"), \
         "the user's checkout stays where it was"
     assert git(fleet / "remote.git", "branch", "--list", "pyo3-migrate/0.26").stdout.strip(), "pushed to the bare remote"
+    assert git(fleet / "clean-remote.git", "branch", "--list", "pyo3-migrate/0.26").stdout.strip()
+    assert "| migrated | unchanged |" in table and "| clean | changed |" in table
+    assert "| broken | failed |" in table and "not pushed" not in table.split("| clean |")[1].split("\n")[0]
 
     again = invoke(*args)
     assert "| clean | done |" in again.stdout and "| served | done |" in again.stdout
@@ -131,7 +136,7 @@ def test_the_same_batch_through_a_dask_cluster(fleet):
     distributed = pytest.importorskip("distributed")
     local = invoke("batch", str(fleet / "batch.toml"), "--out", str(fleet / "a"), "--report", str(fleet / "a.json"))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         dask = invoke("batch", str(fleet / "batch.toml"), "--out", str(fleet / "b"), "--report", str(fleet / "b.json"),
                       "--scheduler", cluster.scheduler_address)
     assert dask.exit_code == local.exit_code
@@ -168,3 +173,30 @@ def test_sigint_leaves_each_repository_untouched_or_committed(tmp_path):
     rerun = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     assert rerun.returncode == 0, rerun.stderr
     assert all(git(base / n, "branch", "--list", "pyo3-migrate/0.26").stdout.strip() for n in names)
+
+
+@pytest.mark.compile
+def test_apply_verify_compiles_before_the_last_commit(tmp_path, monkeypatch):
+    from tests.proof import SAMPLES, cargo_env
+
+    for key, value in cargo_env().items():
+        monkeypatch.setenv(key, value)
+    good = tmp_path / "good"
+    shutil.copytree(SAMPLES / "gil_cells", good, ignore=shutil.ignore_patterns("target", "Cargo.lock"))
+    bad = tmp_path / "bad"
+    shutil.copytree(good, bad)
+    lib = bad / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + '\nfn deliberately_broken() -> u32 { "not a number" }\n')
+    for repo in (good, bad):
+        git(repo, "init", "-q")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "init")
+    (tmp_path / "batch.txt").write_text("good\nbad\n")
+    result = invoke("batch", str(tmp_path / "batch.txt"), "--out", str(tmp_path / "out"), "--apply", "--verify",
+                    "--target-pyo3", "0.26", "--one-commit", "-j", "1")
+    assert result.exit_code == 2
+    assert "| good | changed |" in result.stdout
+    assert "| bad | failed |" in result.stdout and "does not compile after the migration" in result.stdout
+    record = git(good, "log", "-1", "--format=%B", "pyo3-migrate/0.26").stdout
+    assert "Pyo3-Migrate-Verified: cargo check passed" in record
+    assert not git(bad, "branch", "--list", "pyo3-migrate/0.26").stdout.strip(), "no branch for what does not compile"

@@ -56,6 +56,7 @@ class Settings:
     push: str | None = None
     force: bool = False
     tool_version: str = "unknown"
+    verify: bool = False  # `cargo check` the last hop before its commit
 
 
 @dataclass
@@ -135,10 +136,10 @@ def _git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
                            "-c", "commit.gpgsign=false", *args], cwd=cwd, capture_output=True, text=True, check=check)
 
 
-def _record(repo: Repo, settings: Settings, before: str, target: str, edits: dict[str, int], findings: int) -> str:
+def _record(settings: Settings, before: str, target: str, edits: dict[str, int], findings: int, verified: str) -> str:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(edits.items())) or "none"
     return (f"{RECORD_KEY}-Version: {settings.tool_version}\n{RECORD_KEY}-From: {before}\n{RECORD_KEY}-To: {target}\n"
-            f"{RECORD_KEY}-Codemods: {counts}\n{RECORD_KEY}-Findings: {findings}\n{RECORD_KEY}-Verified: no\n")
+            f"{RECORD_KEY}-Codemods: {counts}\n{RECORD_KEY}-Findings: {findings}\n{RECORD_KEY}-Verified: {verified}\n")
 
 
 def _branch_name(settings: Settings, target: str) -> str:
@@ -199,6 +200,7 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
     from migrate.shell import report
     from migrate.shell.apply import git_state
     from migrate.shell.runner import migrate_path, write_changes
+    from migrate.shell.verify import verify_written
 
     if not repo.is_url:
         source = Path(repo.source)
@@ -250,6 +252,15 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
             return
         if not step.written:
             continue
+        verified = "no"
+        if settings.verify and hop == hops[-1]:
+            failing = [o for o in verify_written(step) if not o.check.ok]
+            if failing:
+                first = failing[0]
+                why = first.check.errors[0].line_text() if first.check.errors else "cargo check failed"
+                outcome.status, outcome.detail = "failed", f"crate {first.crate} does not compile after the migration: {why}"
+                return
+            verified = "cargo check passed"
         _git(work, "add", "-A")
         edits = {}
         for f in step.changed:
@@ -261,7 +272,7 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
         message = (f"Migrate PyO3 code to {shown} with pyo3-migrate\n\n"
                    + "".join(f"- {k}: {v} edit(s)\n" for k, v in sorted(edits.items()))
                    + f"\n{len(step.findings)} finding(s) left for a person.\n\n"
-                   + _record(repo, settings, before, shown, edits, len(step.findings)))
+                   + _record(settings, before, shown, edits, len(step.findings), verified))
         _git(work, "commit", "-q", "-m", message)
         outcome.commits += 1
     branch = _branch_name(settings, repo.target or "own")
@@ -272,7 +283,11 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
         _git(Path(repo.source), "branch", "-f", branch, head)
     outcome.branch = branch
     if settings.push:
-        _git(work if repo.is_url else Path(repo.source), "push", "-q", "--force", settings.push, f"{branch}:{branch}")
+        pushed = _git(work if repo.is_url else Path(repo.source), "push", "-q", "--force", settings.push,
+                      f"{branch}:{branch}", check=False)
+        if pushed.returncode != 0:
+            outcome.status = "failed"
+            outcome.detail = f"committed on {branch}, not pushed: " + (pushed.stderr.strip().splitlines() or ["git push failed"])[-1]
 
 
 def _hop_targets(result, target: Version) -> list[Version]:
@@ -292,7 +307,8 @@ def _pr_body(repo: Repo, outcome: Outcome, result, before: str) -> str:
     lines += [f"- `{k}`: {v} edit(s)" for k, v in sorted(outcome.edits.items())] or ["- none"]
     lines += ["", "## Findings (need a person)", ""]
     lines += [f"- `{f.path}:{f.line}` [{f.codemod}] {f.message}" for f in result.findings] or ["- none"]
-    lines += ["", "## Verification", "", "Not compiled by the batch: run `cargo check` (or `pyo3-migrate apply --verify`).", ""]
+    lines += ["", "## Verification", "", "`pyo3-migrate batch --apply --verify` runs `cargo check` on every touched crate "
+              "before the last commit; a dry run compiles nothing.", ""]
     return "\n".join(lines)
 
 

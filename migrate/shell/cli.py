@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from dataclasses import replace
 import re
 import sys
@@ -14,7 +15,15 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Column, Table
 
 import codemods
@@ -118,9 +127,21 @@ def _target(text: str) -> Version:
         raise _fail(f"--target-pyo3 {text!r} is not a version (expected X.Y, X.Y.Z or latest)")
     version = Version.parse(text)
     if f"{version.major}.{version.minor}" not in PYO3_LINES:
-        raise _fail(f"--target-pyo3 {text}: no PyO3 release line {version.major}.{version.minor} that this tool "
-                    f"knows ({known})")
+        raise _fail(f"--target-pyo3 {text}: {_unknown_line(version)} ({known})")
     return version
+
+
+def _unknown_line(version: Version) -> str:
+    """Why a release line is not a target: unpublished, or newer than this tool (asked of the
+    registry's index, only on this error path)."""
+    from migrate.analysis import registry
+
+    found = registry.records("pyo3")
+    line = f"{version.major}.{version.minor}"
+    if found is not None and any(str(r.get("vers", "")).startswith(f"{line}.") for r in found[0]):
+        return (f"PyO3 {line} is published (per {found[1]}), but this pyo3-migrate knows the API changes only up to "
+                f"{PYO3_LINES[-1]}: update pyo3-migrate")
+    return f"no PyO3 release line {line} that this tool knows"
 
 
 def _selected(ids: list[str] | None):
@@ -362,6 +383,7 @@ def batch(
     shard_spec: Annotated[Optional[str], typer.Option("--shard", help="K/N: only the K-th of N deterministic subsets.")] = None,
     report_file: Annotated[Optional[Path], typer.Option("--report", help="Write the roll-up here (.json or .md).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again the repositories an earlier run finished.")] = False,
+    verify: Annotated[bool, typer.Option("--verify", help="With --apply: `cargo check` each repository before its last commit.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Migrate many repositories, each in its own worktree or clone; a patch (or a branch) each."""
@@ -379,21 +401,24 @@ def batch(
             _selected(list(repo.codemods))
     except batching.BatchError as exc:
         raise _fail(str(exc)) from None
-    settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version())
-
-    def show(done: int, total: int, outcome) -> None:
-        if not quiet:
-            err.print(f"[{done}/{total}] {outcome.name}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else ""),
-                      markup=False)
-
+    settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version(), verify)
     finished: list = []
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) \
+        if err.is_terminal and not quiet else None
+    task = bar.add_task("repositories", total=len(repos)) if bar else None
 
     def count(done: int, total: int, outcome) -> None:
         finished.append(outcome)
-        show(done, total, outcome)
+        line = f"[{done}/{total}] {outcome.name}: {outcome.status}" + (f" ({outcome.detail})" if outcome.detail else "")
+        if bar is not None:
+            bar.update(task, completed=done, total=total, description=f"last: {outcome.name} ({outcome.status})")
+            bar.console.print(line, markup=False)
+        elif not quiet:
+            err.print(line, markup=False)
 
     try:
-        with batching.executor_for(jobs or os.cpu_count() or 1, scheduler) as executor:
+        with batching.executor_for(jobs or os.cpu_count() or 1, scheduler) as executor, (bar or nullcontext()):
             outcomes = batching.run_batch(repos, settings, executor, _batch_plan, count)
     except batching.BatchError as exc:
         raise _fail(str(exc)) from None
