@@ -161,7 +161,7 @@ def _checkout(repo: Repo, work: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
     if repo.is_url:
-        _git(work.parent, "clone", "-q", repo.source, str(work))
+        _git(work.parent, "clone", "-q", *(() if repo.rev else ("--depth", "1")), repo.source, str(work))
         if repo.rev:
             _git(work, "checkout", "-q", "--detach", repo.rev)
         return work
@@ -185,7 +185,8 @@ def run_repo(repo: Repo, settings: Settings, selected: list, options: engine.Opt
     try:
         _migrate_repo(repo, settings, selected, options, work, outcome)
     except subprocess.CalledProcessError as exc:
-        outcome.status, outcome.detail = "failed", f"git {exc.cmd[6] if len(exc.cmd) > 6 else ''}: " + (
+        verb = next((a for a, before in zip(exc.cmd[1:], exc.cmd) if before != "-c" and a != "-c"), "")
+        outcome.status, outcome.detail = "failed", f"git {verb}: " + (
             (exc.stderr or exc.stdout or "").strip().splitlines() or ["failed"])[-1]
     except Exception as exc:  # one repository's bug never stops the batch
         outcome.status, outcome.detail = "failed", f"{type(exc).__name__}: {exc}"
