@@ -297,3 +297,37 @@ def test_a_selection_still_holds_the_requirement_below_what_the_others_would_rew
     assert '+pyo3 = { version = "0.24.0"' in result.stdout, "py.import_bound stays: 0.25 removed it"
     assert "[bound-api] not applied (not selected with --codemod): `*_bound` APIs" in result.stderr
     assert "stops at 0.24, not 0.26" in result.stderr
+
+
+def test_a_path_inside_a_project_finds_its_root(tmp_path, monkeypatch):
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLES / "workspace", root, ignore=shutil.ignore_patterns("target", "Cargo.lock"))
+    git(root, "init", "-q")
+    monkeypatch.chdir(root / "crates" / "shapes_ext" / "src")
+    result = invoke("diff", ".", "--target-pyo3", "0.26")
+    assert result.exit_code in (0, 1), result.stderr
+    assert "crates/shapes_core/src/lib.rs" in result.stdout, "the whole workspace, not only the member"
+    assert "a/Cargo.toml" in result.stdout or "../../../Cargo.toml" in result.stdout
+    twice = invoke("diff", str(root / "Cargo.toml"), str(root / "crates" / "shapes_core"), "--target-pyo3", "0.26")
+    assert twice.stdout == invoke("diff", str(root), "--target-pyo3", "0.26").stdout, "one project runs once"
+
+
+def test_codemod_lists_and_did_you_mean(project):
+    listed = invoke("diff", str(project), "--target-pyo3", "0.26", "-c", "attach,once-lock")
+    repeated = invoke("diff", str(project), "--target-pyo3", "0.26", "-c", "attach", "-c", "once-lock")
+    assert listed.exit_code == repeated.exit_code and listed.stdout == repeated.stdout
+    assert "[attach]" in listed.stderr and "[once-lock]" in listed.stderr
+    assert "did you mean 'once-lock'?" in invoke("explain", "once_lock").stderr
+    assert "did you mean 'once-lock'?" in invoke("diff", str(project), "-c", "oncelock").stderr
+    typo = runner.invoke(app, ["dif", str(project)])
+    assert typo.exit_code == 2 and "did you mean 'diff'?" in typo.output
+    assert invoke("-h").exit_code == 0 and "Usage" in invoke("-h").stdout
+
+
+def test_verify_needs_cargo_first(project, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    result = invoke("apply", str(project), "--target-pyo3", "0.26", "--verify")
+    assert result.exit_code == 2 and "--verify needs cargo on PATH" in result.stderr
+    assert b"0.22.6" in (project / "Cargo.toml").read_bytes()

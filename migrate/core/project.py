@@ -242,6 +242,33 @@ def _refuse_member_of_outer_workspace(root: Path, manifest: Path) -> None:
                                f"run on {parent} instead")
 
 
+def find_root(path: Path) -> Path:
+    """The project a path belongs to, found as cargo finds a workspace: from the path (a directory
+    anywhere inside a crate, or a Cargo.toml) up to the nearest Cargo.toml, then to the outermost
+    workspace manifest above it, then to a maturin pyproject.toml above that (its Python side is
+    part of the project). The search stops at the top of the git work tree. A path with no
+    Cargo.toml above it is its own root (and gets the usual "no crate" answer)."""
+    start = path.resolve()
+    if start.is_file():
+        start = start.parent
+    chain = [start, *start.parents]
+    top = next((d for d in chain if (d / ".git").exists()), chain[-1])
+    chain = chain[: chain.index(top) + 1]
+    nearest = next((d for d in chain if (d / "Cargo.toml").is_file()), None)
+    if nearest is None:
+        return start
+    root = nearest
+    for directory in chain[chain.index(nearest) + 1:]:
+        manifest = directory / "Cargo.toml"
+        if manifest.is_file() and "workspace" in _read_toml(manifest):
+            root = directory
+    for directory in chain[chain.index(root):]:
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and "maturin" in _read_toml(pyproject).get("tool", {}):
+            return directory
+    return root
+
+
 def discover(root: Path) -> Project:
     """Read the manifests under root. Paths in the result are relative to root."""
     root = root.resolve()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+import shutil
 from contextlib import nullcontext
 from dataclasses import replace
 import re
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.core
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -31,6 +34,7 @@ from migrate.analysis import rust
 from migrate.core import engine
 from migrate.analysis.companions import PYO3_LINES
 from migrate.core.codemod import FREE_THREADING_LEVELS
+from migrate.core.project import ProjectError, find_root
 from migrate.core.version import Version
 from migrate.shell import report
 from migrate.shell.apply import git_state
@@ -40,9 +44,22 @@ from migrate.shell.runner import RunResult, migrate_paths, write_changes
 from migrate.shell.start import version
 from migrate.shell.verify import deprecations_as_findings, verify_written
 
+class _Commands(typer.core.TyperGroup):
+    """Commands, with "did you mean" for a misspelled one."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            close = difflib.get_close_matches(args[0], list(self.commands), n=1)
+            if close:
+                ctx.fail(f"no such command {args[0]!r}; did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Migrate PyO3 crates and their Python packages off GIL-era APIs.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -74,7 +91,7 @@ TargetOpt = Annotated[
     typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z); default: each crate's own."),
 ]
 CodemodOpt = Annotated[
-    Optional[list[str]], typer.Option("--codemod", "-c", help="Run only this codemod (repeatable); see `list`.")
+    Optional[list[str]], typer.Option("--codemod", "-c", help="Run only these codemods (repeatable, or a comma list); see `list`.")
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
@@ -114,7 +131,7 @@ def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None,
              level: Level = Level.beta) -> engine.Options:
     version = _target(target) if target is not None else None
     return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
-                          named=frozenset(ids or ()), report_only=_not_selected(ids),
+                          named=frozenset(_ids(ids) or ()), report_only=_not_selected(ids),
                           free_threading_level=FREE_THREADING_LEVELS[level.value])
 
 
@@ -144,27 +161,55 @@ def _unknown_line(version: Version) -> str:
     return f"no PyO3 release line {line} that this tool knows"
 
 
+def _ids(ids: list[str] | None) -> list[str] | None:
+    """`-c a,b -c c` -> [a, b, c]."""
+    return [i.strip() for item in ids for i in item.split(",") if i.strip()] if ids else ids
+
+
+def _unknown_codemod(name: str) -> typer.Exit:
+    close = difflib.get_close_matches(name.replace("_", "-"), [c.info.id for c in codemods.REGISTRY], n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else " (see `pyo3-migrate list`)"
+    return _fail(f"unknown codemod {name!r}{hint}")
+
+
 def _selected(ids: list[str] | None):
     """The codemods that run: the named ones and `manifest` (the pyo3 requirement must follow the
     API the edits use), and, reporting only, every other one whose old API a release removes, so
     that what they would have rewritten still holds the requirement below that release."""
+    ids = _ids(ids)
     try:
         named = codemods.select([*ids, "manifest"] if ids else None)
     except KeyError as exc:
-        raise _fail(f"unknown codemod {exc.args[0]} (see `pyo3-migrate list`)") from None
+        raise _unknown_codemod(str(exc.args[0]).split(", ")[0]) from None
     if not ids:
         return named
     return [c for c in codemods.REGISTRY if c in named or c.info.removes_at is not None]
 
 
 def _not_selected(ids: list[str] | None) -> tuple[tuple[str, str], ...]:
+    ids = _ids(ids)
     if not ids:
         return ()
     return tuple((c.info.id, engine.NOT_SELECTED) for c in _selected(ids) if c.info.id not in {*ids, "manifest"})
 
 
+def _roots(paths: list[Path]) -> list[Path]:
+    """Each path's project root (see project.find_root), once each, in the order given; a path
+    that does not exist or whose manifests do not read is kept as given (the run names it)."""
+    roots = []
+    for path in paths:
+        try:
+            root = find_root(path) if path.exists() else path
+        except ProjectError:
+            root = path
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
 def _run_all(paths: list[Path], ids, options: engine.Options, jobs: int | None = None,
              quiet: bool = False) -> list[RunResult]:
+    paths = _roots(paths)
     selected = _selected(ids)
     jobs = jobs or os.cpu_count() or 1
     if quiet or not err.is_terminal:
@@ -246,9 +291,12 @@ def apply(
 ) -> None:
     """Rewrite the files in place (atomically, keeping their mode)."""
     options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
+    if verify and shutil.which("cargo") is None:
+        raise _fail("--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify")
+    paths = _roots(paths)
     for path in paths:
-        if not path.is_dir():
-            raise _fail(f"{path}: not a directory (give the project's root)")
+        if not path.exists():
+            raise _fail(f"{path}: no such file or directory")
         inside, dirty = git_state(path)
         if not inside and not allow_no_vcs:
             raise _fail(f"{path}: not inside a git repository; commit it first, or pass --allow-no-vcs")
@@ -456,7 +504,7 @@ def explain(codemod_id: Annotated[str, typer.Argument(help="A codemod id from `l
     try:
         info = codemods.by_id(codemod_id).info
     except KeyError:
-        raise _fail(f"unknown codemod {codemod_id!r} (see `pyo3-migrate list`)") from None
+        raise _unknown_codemod(codemod_id) from None
     stages = "".join(f"; output changes at {s}" for s in info.stages)
     typer.echo(f"{info.id} ({info.safety.value}; targets >= {info.min_target}{stages})\n")
     typer.echo(info.docs)

@@ -13,7 +13,7 @@ from typing import Callable
 from migrate.core import engine
 from migrate.core.codemod import Codemod
 from migrate.core.model import FileResult, Finding
-from migrate.core.project import Project, ProjectError, discover
+from migrate.core.project import Project, ProjectError, discover, find_root
 from migrate.core.version import Version
 from migrate.shell.apply import ApplyError, Interrupted, write_all
 from migrate.shell.diff import map_line
@@ -122,12 +122,12 @@ def _has_rust_blocks(data: bytes) -> bool:
 
 def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
                  progress: engine.Progress | None = None) -> RunResult:
-    root = path.resolve()
-    result = RunResult(root, None)
-    if not root.is_dir():
-        result.errors.append(f"{path}: not a directory (give the project's root)")
+    result = RunResult(path.resolve(), None)
+    if not path.exists():
+        result.errors.append(f"{path}: no such file or directory")
         return result
     try:
+        root = result.root = find_root(path)
         project = discover(root)
     except ProjectError as exc:
         result.errors.append(str(exc))
