@@ -331,3 +331,48 @@ def test_verify_needs_cargo_first(project, monkeypatch):
     result = invoke("apply", str(project), "--target-pyo3", "0.26", "--verify")
     assert result.exit_code == 2 and "--verify needs cargo on PATH" in result.stderr
     assert b"0.22.6" in (project / "Cargo.toml").read_bytes()
+
+
+def test_machine_formats(project):
+    payload = json.loads(invoke("diff", str(project), "--target-pyo3", "0.26", "--format", "json").stdout)
+    assert payload["schema"] == 2 and payload["tool"]["name"] == "pyo3-migrate"
+    (proj,) = payload["projects"]
+    assert proj["target"] == "0.26" and proj["counts"]["files_changed"] == 2
+    lib = next(f for f in proj["files"] if f["path"] == "src/lib.rs")
+    assert lib["patch"].startswith("diff --git a/src/lib.rs b/src/lib.rs") and "+use pyo3::sync::PyOnceLock;" in lib["patch"]
+    assert all(fix["guide"].startswith("https://pyo3.rs/") for fix in lib["fixes"])
+
+    github = invoke("scan", str(project), "--target-pyo3", "0.25", "--format", "github").stdout.splitlines()
+    assert any(line.startswith("::warning file=src/lib.rs,line=") and "title=pyo3-migrate once-lock::" in line
+               for line in github), github
+    assert any(line.startswith("::notice file=src/lib.rs,line=") for line in github)
+
+    markdown = invoke("diff", str(project), "--target-pyo3", "0.26", "--format", "markdown").stdout
+    assert "## pyo3-migrate: demo (PyO3 0.26)" in markdown and "| `once-lock` |" in markdown
+
+    sarif = json.loads(invoke("scan", str(project), "--target-pyo3", "0.25", "--format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = sarif["runs"]
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert "once-lock" in rules and all(rule["helpUri"].startswith("https://") for rule in run["tool"]["driver"]["rules"])
+    for result in run["results"]:
+        assert result["level"] in ("warning", "note") and result["message"]["text"]
+        assert rules[result["ruleIndex"]] == result["ruleId"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert region["startLine"] >= 1
+    assert {r["level"] for r in run["results"]} == {"warning", "note"}
+
+
+def test_fail_on_and_colour(project, monkeypatch):
+    findings_only = ("scan", str(project), "--target-pyo3", "0.25")
+    assert invoke(*findings_only).exit_code == 1
+    assert invoke(*findings_only, "--fail-on", "changes").exit_code == 0
+    assert invoke("diff", str(project), "--target-pyo3", "0.26", "--check", "--fail-on", "findings").exit_code == 0
+    assert invoke("diff", str(project), "--target-pyo3", "0.26", "--check", "--fail-on", "changes").exit_code == 1
+    assert "\x1b[32m+" in invoke("diff", str(project), "--target-pyo3", "0.26", "--color", "always").stdout
+    assert "\x1b[" not in invoke("diff", str(project), "--target-pyo3", "0.26", "--color", "never").stdout
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[31m-" in invoke("diff", str(project), "--target-pyo3", "0.26").stdout
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in invoke("diff", str(project), "--target-pyo3", "0.26").stdout

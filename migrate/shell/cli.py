@@ -83,6 +83,22 @@ def _root(
 class Format(str, Enum):
     text = "text"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    markdown = "markdown"
+
+
+class FailOn(str, Enum):
+    changes = "changes"
+    findings = "findings"
+    both = "both"
+    none = "none"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
 
 
 PathsArg = Annotated[list[Path], typer.Argument(help="Project roots (directories holding Cargo.toml).")]
@@ -93,7 +109,9 @@ TargetOpt = Annotated[
 CodemodOpt = Annotated[
     Optional[list[str]], typer.Option("--codemod", "-c", help="Run only these codemods (repeatable, or a comma list); see `list`.")
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format (sarif: SARIF 2.1.0; github: workflow annotations).")]
+FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="What makes the exit code 1: pending changes (with --check), findings, both, none.")]
+ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the diff: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces), always, never.")]
 UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
 JobsOpt = Annotated[
     Optional[int], typer.Option("--jobs", "-j", min=1, help="Projects migrated at once (default: the number of cores).")
@@ -242,6 +260,40 @@ def _print_text_report(results: list[RunResult]) -> None:
     _print_errors(results)
 
 
+def _emit_machine(results: list[RunResult], fmt: Format, written: bool = False) -> bool:
+    """Print a machine format on stdout; False for text (the caller prints its own)."""
+    if fmt is Format.json:
+        typer.echo(report.to_json(results, written=written, tool_version=version()))
+    elif fmt is Format.sarif:
+        typer.echo(report.to_sarif(results, {c.info.id: c.info for c in codemods.REGISTRY}, version()), nl=False)
+    elif fmt is Format.github:
+        typer.echo(report.to_github(results), nl=False)
+    elif fmt is Format.markdown:
+        typer.echo(report.to_markdown(results))
+    else:
+        return False
+    return True
+
+
+def _colored(patch: bytes, color: Color) -> bytes:
+    """The diff with ANSI colours when asked (or on a terminal without NO_COLOR, or FORCE_COLOR)."""
+    wanted = color is Color.always or (color is Color.auto and (
+        bool(os.environ.get("FORCE_COLOR")) or (sys.stdout.isatty() and not os.environ.get("NO_COLOR"))))
+    if not wanted:
+        return patch
+    out = []
+    for line in patch.splitlines(keepends=True):
+        code = (b"1" if line.startswith((b"diff ", b"--- ", b"+++ ")) else b"36" if line.startswith(b"@@")
+                else b"2" if line.startswith(b"# pyo3-migrate") else b"32" if line.startswith(b"+")
+                else b"31" if line.startswith(b"-") else None)
+        if code is None:
+            out.append(line)
+        else:
+            body = line.rstrip(b"\r\n")
+            out.append(b"\x1b[" + code + b"m" + body + b"\x1b[0m" + line[len(body):])
+    return b"".join(out)
+
+
 @app.command()
 def diff(
     paths: PathsArg,
@@ -252,21 +304,24 @@ def diff(
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
     free_threading_level: LevelOpt = Level.beta,
+    fail_on: FailOnOpt = FailOn.both,
+    color: ColorOpt = Color.auto,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Show what would change, as a unified diff (`git apply` accepts it); write nothing."""
+    """Show what would change, as a unified diff (`git apply` accepts it); write nothing.
+
+    Exit codes: 0 nothing to do; 1 changes pending (with --check) or findings that need a person
+    (see --fail-on); 2 usage or input error; 3 internal error."""
     options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
     results = _run_all(paths, codemod, options, jobs, quiet)
-    if output_format is Format.json:
-        typer.echo(report.to_json(results))
-    else:
+    if not _emit_machine(results, output_format):
         out = sys.stdout.buffer
         for r in results:
-            out.write(report.diff_text(r))
+            out.write(_colored(report.diff_text(r), color))
         out.flush()
         _print_text_report(results)
-    raise typer.Exit(report.exit_code(results, check=check))
+    raise typer.Exit(report.exit_code(results, check=check, fail_on=fail_on.value))
 
 
 @app.command()
@@ -286,10 +341,14 @@ def apply(
     unsafe: UnsafeOpt = False,
     declare_free_threaded: FreeThreadedOpt = False,
     free_threading_level: LevelOpt = Level.beta,
+    fail_on: FailOnOpt = FailOn.both,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Rewrite the files in place (atomically, keeping their mode)."""
+    """Rewrite the files in place: each project whole or not at all.
+
+    Exit codes: 0 done; 1 findings that need a person (see --fail-on); 2 usage or input error,
+    nothing of that project written; 3 internal error; 130 interrupted."""
     options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
     if verify and shutil.which("cargo") is None:
         raise _fail("--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify")
@@ -316,13 +375,11 @@ def apply(
             raise typer.Exit(130) from None
         if verify and r.written:
             results[i] = _verify(r, codemod, options)
-    if output_format is Format.json:
-        typer.echo(report.to_json(results, written=True))
-    else:
+    if not _emit_machine(results, output_format, written=True):
         _print_text_report(results)
         written = sum(len(r.written) for r in results)
         err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
-    raise typer.Exit(report.exit_code(results, check=False))
+    raise typer.Exit(report.exit_code(results, check=False, fail_on=fail_on.value))
 
 
 def _verify(result: RunResult, ids, options: engine.Options, retry: bool = True) -> RunResult:
@@ -368,15 +425,16 @@ def scan(
     output_format: FormatOpt = Format.text,
     declare_free_threaded: FreeThreadedOpt = False,
     free_threading_level: LevelOpt = Level.beta,
+    fail_on: FailOnOpt = FailOn.both,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """List what needs a person (file:line:col, codemod id, reason) and what would change."""
+    """List what needs a person (file:line:col, codemod id, reason) and what would change.
+
+    Exit codes: 0 nothing needs a person; 1 findings (see --fail-on); 2 usage or input error."""
     options = _options(target_pyo3, False, declare_free_threaded, codemod, free_threading_level)
     results = _run_all(paths, codemod, options, jobs, quiet)
-    if output_format is Format.json:
-        typer.echo(report.to_json(results))
-    else:
+    if not _emit_machine(results, output_format):
         for r in results:
             for line in report.finding_lines(r):
                 typer.echo(line)
@@ -388,7 +446,7 @@ def scan(
             err.print(f"{r.root}: {changed} file{'s' if changed != 1 else ''} would change, "
                       f"{len(r.findings)} finding{'s' if len(r.findings) != 1 else ''}", markup=False)
         _print_errors(results)
-    raise typer.Exit(report.exit_code(results, check=False))
+    raise typer.Exit(report.exit_code(results, check=False, fail_on=fail_on.value))
 
 
 @app.command()
