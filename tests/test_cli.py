@@ -376,3 +376,25 @@ def test_fail_on_and_colour(project, monkeypatch):
     monkeypatch.delenv("FORCE_COLOR")
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in invoke("diff", str(project), "--target-pyo3", "0.26").stdout
+
+
+def test_settings_file_exclude_and_inline_suppression(project):
+    (project / "pyproject.toml").write_text(
+        '[tool.pyo3-migrate]\ntarget = "0.26"\nexclude = ["src/generated"]\nignore = ["attach"]\nfail-on = "changes"\n')
+    (project / "src" / "generated").mkdir()
+    (project / "src" / "generated" / "bindings.rs").write_text("fn oops( {\n")  # never read: no syntax error
+    lib = project / "src" / "lib.rs"
+    lib.write_text(lib.read_text().replace("static DECIMAL", "// pyo3-migrate: ignore[once-lock]\nstatic DECIMAL", 1))
+    result = invoke("diff", str(project), "--format", "json")
+    assert result.exit_code == 0, result.stderr  # fail-on changes, no --check
+    (proj,) = json.loads(result.stdout)["projects"]
+    assert proj["target"] == "0.26" and proj["counts"]["suppressed"] >= 1
+    changed = {f["path"]: f["codemods"] for f in proj["files"] if f["changed"]}
+    assert "attach" not in changed.get("src/lib.rs", []), "ignored in the settings"
+    assert "src/generated/bindings.rs" not in json.dumps(proj)
+    assert "-static DECIMAL" not in json.dumps(proj), "the suppressed item keeps its cell"
+    overridden = invoke("diff", str(project), "--target-pyo3", "0.25", "-c", "attach", "--exclude", "src/lib.rs")
+    assert "src/lib.rs" not in overridden.stdout, "the command line adds to and wins over the file"
+    (project / "pyproject.toml").write_text('[tool.pyo3-migrate]\ntargte = "0.26"\n')
+    bad = invoke("diff", str(project))
+    assert bad.exit_code == 2 and "unknown setting 'targte'" in bad.stderr

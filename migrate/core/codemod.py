@@ -91,6 +91,7 @@ class Options:
     report_only: tuple[tuple[str, str], ...] = ()
     skip_docs: bool = False  # leave doc-comment examples alone (a run over an example itself)
     free_threading_level: str = "2 - Beta"  # the trove classifier's level (see FREE_THREADING_LEVELS)
+    exclude: tuple[str, ...] = ()  # globs of project-relative paths never read (--exclude, config)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate.core import docs, pysyntax, syntax
+from migrate.core import docs, pysyntax, suppress, syntax
 from migrate.core.cargo import requirement_line
 from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
@@ -363,13 +363,13 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
             if note not in results[path].failures:
                 results[path].failures.append(note)
             continue
+        _drop_suppressed(ctx, result := results[path])
         withheld = dict(options.report_only).get(codemod.info.id)
         if withheld is not None:
             ctx.findings.extend(_unapplied(ctx, withheld))
             ctx.fixes.clear()
         findings.setdefault(path, []).extend(ctx.findings)
         chosen, held, _deferred = _select_fixes(ctx.fixes, options.include_unsafe)
-        result = results[path]
         result.held_back.extend(held)
         if ctx.findings:
             outcome.findings[path] = list(ctx.findings)
@@ -398,6 +398,35 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
         return outcome
     outcome.changed = bool(edited)
     return outcome
+
+
+_MARKS: dict[tuple[bytes, str], dict[int, set[str]]] = syntax.run_cache()
+
+
+def _drop_suppressed(ctx: Context, result: FileResult) -> None:
+    """Fixes and findings on lines an inline `pyo3-migrate: ignore[..]` covers go, counted."""
+    key = (ctx.source, ctx.path.suffix)
+    if key not in _MARKS:
+        _MARKS[key] = suppress.covered(ctx.source, ctx.path.suffix)
+    marks = _MARKS[key]
+    if not marks:
+        return
+    kept = []
+    for fix in ctx.fixes:
+        lines = sorted({n for e in fix.edits for n in range(ctx.source.count(b"\n", 0, e.start) + 1,
+                                                              ctx.source.count(b"\n", 0, max(e.end - 1, e.start)) + 2)})
+        if suppress.suppressed(marks, fix.codemod, lines):
+            result.suppressed.add((fix.codemod, lines[0] if lines else 0, fix.message))
+        else:
+            kept.append(fix)
+    ctx.fixes[:] = kept
+    findings = []
+    for finding in ctx.findings:
+        if suppress.suppressed(marks, finding.codemod, [finding.line]):
+            result.suppressed.add((finding.codemod, finding.line, finding.message))
+        else:
+            findings.append(finding)
+    ctx.findings[:] = findings
 
 
 def _unapplied(ctx: Context, why: str) -> list[Finding]:

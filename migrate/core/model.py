@@ -67,6 +67,7 @@ class FileResult:
     path: Path
     before: bytes
     after: bytes
+    suppressed: set = field(default_factory=set)  # (codemod, line, message) dropped by an inline `ignore`
     applied: list[Fix] = field(default_factory=list)
     held_back: list[Fix] = field(default_factory=list)  # unsafe fixes not asked for
     findings: list[Finding] = field(default_factory=list)

@@ -6,7 +6,7 @@ import difflib
 import os
 import shutil
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, replace
 import re
 import sys
 from enum import Enum
@@ -40,6 +40,8 @@ from migrate.shell import report
 from migrate.shell.apply import git_state
 from migrate.shell.plan import plan_lines
 from migrate.shell.apply import Interrupted
+from migrate.shell.config import ConfigError
+from migrate.shell.config import load as load_config
 from migrate.shell.runner import RunResult, migrate_paths, write_changes
 from migrate.shell.start import version
 from migrate.shell.verify import deprecations_as_findings, verify_written
@@ -109,16 +111,17 @@ TargetOpt = Annotated[
 CodemodOpt = Annotated[
     Optional[list[str]], typer.Option("--codemod", "-c", help="Run only these codemods (repeatable, or a comma list); see `list`.")
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format (sarif: SARIF 2.1.0; github: workflow annotations).")]
-FailOnOpt = Annotated[FailOn, typer.Option("--fail-on", help="What makes the exit code 1: pending changes (with --check), findings, both, none.")]
+FormatOpt = Annotated[Optional[Format], typer.Option("--format", help="Output format (sarif: SARIF 2.1.0; github: workflow annotations).")]
+FailOnOpt = Annotated[Optional[FailOn], typer.Option("--fail-on", help="What makes the exit code 1: pending changes (with --check), findings, both, none.")]
 ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the diff: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces), always, never.")]
-UnsafeOpt = Annotated[bool, typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
+UnsafeOpt = Annotated[Optional[bool], typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Never read paths matching this glob (repeatable).")]
 JobsOpt = Annotated[
     Optional[int], typer.Option("--jobs", "-j", min=1, help="Projects migrated at once (default: the number of cores).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 FreeThreadedOpt = Annotated[
-    bool,
+    Optional[bool],
     typer.Option(
         "--declare-free-threaded",
         help="Declare free-threading support (gil_used = false) where nothing in the crate blocks it.",
@@ -134,7 +137,7 @@ class Level(str, Enum):
 
 
 LevelOpt = Annotated[
-    Level,
+    Optional[Level],
     typer.Option("--free-threading-level",
                  help="The `Free Threading` classifier written when every module claims support."),
 ]
@@ -146,11 +149,50 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None,
-             level: Level = Level.beta) -> engine.Options:
+             level: Level = Level.beta, exclude: tuple[str, ...] = ()) -> engine.Options:
     version = _target(target) if target is not None else None
-    return engine.Options(target=version, include_unsafe=unsafe, declare_free_threaded=free_threaded,
+    return engine.Options(target=version, include_unsafe=bool(unsafe), declare_free_threaded=bool(free_threaded),
                           named=frozenset(_ids(ids) or ()), report_only=_not_selected(ids),
-                          free_threading_level=FREE_THREADING_LEVELS[level.value])
+                          free_threading_level=FREE_THREADING_LEVELS[(level or Level.beta).value], exclude=exclude)
+
+
+@dataclass
+class _Settings:
+    """What a command runs with: its options, then the project's settings file, then the defaults."""
+
+    target: str | None
+    ids: list[str] | None
+    options: engine.Options
+    format: Format
+    fail_on: FailOn
+
+
+def _settings(paths: list[Path], target=None, ids=None, unsafe=None, free_threaded=None, level=None, exclude=None,
+              output_format=None, fail_on=None) -> _Settings:
+    roots = _roots(paths)
+    try:
+        found, _ = load_config(roots[0]) if roots and roots[0].is_dir() else ({}, None)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+    def pick(given, key, default):
+        return given if given is not None else found.get(key, default)
+
+    target = pick(target, "target", None)
+    ids = _ids(ids) or found.get("select") or None
+    ignored = set(found.get("ignore", ()))
+    if ignored:
+        ids = [c.info.id for c in codemods.REGISTRY if (not ids or c.info.id in ids) and c.info.id not in ignored]
+    try:
+        level_value = Level(pick(level.value if level else None, "free-threading-level", "beta"))
+        fmt = Format(pick(output_format.value if output_format else None, "format", "text"))
+        fail = FailOn(pick(fail_on.value if fail_on else None, "fail-on", "both"))
+    except ValueError as exc:
+        raise _fail(f"settings: {exc}") from None
+    globs = tuple(exclude or ()) + tuple(found.get("exclude", ()))
+    options = _options(target, pick(unsafe, "unsafe", False), pick(free_threaded, "declare-free-threaded", False), ids,
+                       level_value, globs)
+    return _Settings(target, ids, options, fmt, fail)
 
 
 def _target(text: str) -> Version:
@@ -300,11 +342,12 @@ def diff(
     target_pyo3: TargetOpt = None,
     codemod: CodemodOpt = None,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 when anything would change.")] = False,
-    output_format: FormatOpt = Format.text,
-    unsafe: UnsafeOpt = False,
-    declare_free_threaded: FreeThreadedOpt = False,
-    free_threading_level: LevelOpt = Level.beta,
-    fail_on: FailOnOpt = FailOn.both,
+    output_format: FormatOpt = None,
+    unsafe: UnsafeOpt = None,
+    declare_free_threaded: FreeThreadedOpt = None,
+    free_threading_level: LevelOpt = None,
+    exclude: ExcludeOpt = None,
+    fail_on: FailOnOpt = None,
     color: ColorOpt = Color.auto,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
@@ -313,15 +356,16 @@ def diff(
 
     Exit codes: 0 nothing to do; 1 changes pending (with --check) or findings that need a person
     (see --fail-on); 2 usage or input error; 3 internal error."""
-    options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
-    results = _run_all(paths, codemod, options, jobs, quiet)
-    if not _emit_machine(results, output_format):
+    s = _settings(paths, target_pyo3, codemod, unsafe, declare_free_threaded, free_threading_level, exclude,
+                  output_format, fail_on)
+    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    if not _emit_machine(results, s.format):
         out = sys.stdout.buffer
         for r in results:
             out.write(_colored(report.diff_text(r), color))
         out.flush()
         _print_text_report(results)
-    raise typer.Exit(report.exit_code(results, check=check, fail_on=fail_on.value))
+    raise typer.Exit(report.exit_code(results, check=check, fail_on=s.fail_on.value))
 
 
 @app.command()
@@ -337,11 +381,12 @@ def apply(
     partial: Annotated[
         bool, typer.Option("--partial", help="Write what could be migrated even when some file of the project could not.")
     ] = False,
-    output_format: FormatOpt = Format.text,
-    unsafe: UnsafeOpt = False,
-    declare_free_threaded: FreeThreadedOpt = False,
-    free_threading_level: LevelOpt = Level.beta,
-    fail_on: FailOnOpt = FailOn.both,
+    output_format: FormatOpt = None,
+    unsafe: UnsafeOpt = None,
+    declare_free_threaded: FreeThreadedOpt = None,
+    free_threading_level: LevelOpt = None,
+    exclude: ExcludeOpt = None,
+    fail_on: FailOnOpt = None,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -349,7 +394,9 @@ def apply(
 
     Exit codes: 0 done; 1 findings that need a person (see --fail-on); 2 usage or input error,
     nothing of that project written; 3 internal error; 130 interrupted."""
-    options = _options(target_pyo3, unsafe, declare_free_threaded, codemod, free_threading_level)
+    s = _settings(paths, target_pyo3, codemod, unsafe, declare_free_threaded, free_threading_level, exclude,
+                  output_format, fail_on)
+    options = s.options
     if verify and shutil.which("cargo") is None:
         raise _fail("--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify")
     paths = _roots(paths)
@@ -364,7 +411,7 @@ def apply(
                 f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
                 "commit or stash them, or pass --allow-dirty"
             )
-    results = _run_all(paths, codemod, options, jobs, quiet)
+    results = _run_all(paths, s.ids, options, jobs, quiet)
     for i, r in enumerate(results):
         try:
             write_changes(r, partial)
@@ -374,12 +421,12 @@ def apply(
                       + "\nrun the same command again to finish", markup=False)
             raise typer.Exit(130) from None
         if verify and r.written:
-            results[i] = _verify(r, codemod, options)
-    if not _emit_machine(results, output_format, written=True):
+            results[i] = _verify(r, s.ids, options)
+    if not _emit_machine(results, s.format, written=True):
         _print_text_report(results)
         written = sum(len(r.written) for r in results)
         err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
-    raise typer.Exit(report.exit_code(results, check=False, fail_on=fail_on.value))
+    raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))
 
 
 def _verify(result: RunResult, ids, options: engine.Options, retry: bool = True) -> RunResult:
@@ -422,19 +469,21 @@ def scan(
     paths: PathsArg,
     target_pyo3: TargetOpt = None,
     codemod: CodemodOpt = None,
-    output_format: FormatOpt = Format.text,
-    declare_free_threaded: FreeThreadedOpt = False,
-    free_threading_level: LevelOpt = Level.beta,
-    fail_on: FailOnOpt = FailOn.both,
+    output_format: FormatOpt = None,
+    declare_free_threaded: FreeThreadedOpt = None,
+    free_threading_level: LevelOpt = None,
+    exclude: ExcludeOpt = None,
+    fail_on: FailOnOpt = None,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """List what needs a person (file:line:col, codemod id, reason) and what would change.
 
     Exit codes: 0 nothing needs a person; 1 findings (see --fail-on); 2 usage or input error."""
-    options = _options(target_pyo3, False, declare_free_threaded, codemod, free_threading_level)
-    results = _run_all(paths, codemod, options, jobs, quiet)
-    if not _emit_machine(results, output_format):
+    s = _settings(paths, target_pyo3, codemod, False, declare_free_threaded, free_threading_level, exclude,
+                  output_format, fail_on)
+    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    if not _emit_machine(results, s.format):
         for r in results:
             for line in report.finding_lines(r):
                 typer.echo(line)
@@ -446,7 +495,7 @@ def scan(
             err.print(f"{r.root}: {changed} file{'s' if changed != 1 else ''} would change, "
                       f"{len(r.findings)} finding{'s' if len(r.findings) != 1 else ''}", markup=False)
         _print_errors(results)
-    raise typer.Exit(report.exit_code(results, check=False, fail_on=fail_on.value))
+    raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))
 
 
 @app.command()
@@ -454,16 +503,17 @@ def plan(
     paths: PathsArg,
     target_pyo3: Annotated[str, typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z).")],
     codemod: CodemodOpt = None,
-    declare_free_threaded: FreeThreadedOpt = False,
+    declare_free_threaded: FreeThreadedOpt = None,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Show the hops to the target, the codemods that act at each, and what will need a person."""
-    results = _run_all(paths, codemod, _options(target_pyo3, False, declare_free_threaded, codemod), jobs, quiet)
-    target = Version.parse(target_pyo3)
+    s = _settings(paths, target_pyo3, codemod, False, declare_free_threaded)
+    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    target = s.options.target
     for r in results:
         if r.project is not None and not r.errors:
-            for line in plan_lines(r, target, [c.info for c in _selected(codemod)]):
+            for line in plan_lines(r, target, [c.info for c in _selected(s.ids)]):
                 typer.echo(line)
             typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}")
     _print_errors(results)

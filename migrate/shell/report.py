@@ -62,6 +62,8 @@ def summary_lines(result: RunResult) -> list[str]:
             lines.append(f"{shown}: [{fix.codemod}] not applied ({fix.safety.value} fix; use --unsafe): {fix.message}")
         for reason in f.skipped:
             lines.append(f"{shown}: {reason}")
+        if f.suppressed:
+            lines.append(f"{shown}: {len(f.suppressed)} fix(es) and finding(s) suppressed by `pyo3-migrate: ignore`")
     return lines
 
 
@@ -84,7 +86,7 @@ def to_json(results: list[RunResult], *, written: bool = False, tool_version: st
     for r in results:
         files = []
         for f in r.files:
-            if not (f.changed or f.findings or f.skipped or f.held_back or f.input_error or f.failures):
+            if not (f.changed or f.findings or f.skipped or f.held_back or f.input_error or f.failures or f.suppressed):
                 continue
             files.append(
                 {
@@ -100,6 +102,7 @@ def to_json(results: list[RunResult], *, written: bool = False, tool_version: st
                         for x in r.located_findings(f)
                     ],
                     "skipped": f.skipped,
+                    "suppressed": len(f.suppressed),
                     "error": f.input_error,
                     "failures": f.failures,
                 }
@@ -125,6 +128,7 @@ def to_json(results: list[RunResult], *, written: bool = False, tool_version: st
                     "fixes": sum(len(f.applied) for f in r.files),
                     "held_back": sum(len(f.held_back) for f in r.files),
                     "findings": len(r.findings),
+                    "suppressed": sum(len(f.suppressed) for f in r.files),
                     "errors": len(r.errors),
                 },
                 "crates": crates,

@@ -5,6 +5,7 @@ The only module besides apply.py and cli.py that touches the disk.
 
 from __future__ import annotations
 
+import fnmatch
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -67,10 +68,16 @@ def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
     return wanted
 
 
+def excluded(path: Path, globs: tuple[str, ...]) -> bool:
+    """Whether a project-relative path, or a folder above it, matches one of the globs."""
+    candidates = [path.as_posix(), *(d.as_posix() for d in path.parents if d != Path("."))]
+    return any(fnmatch.fnmatchcase(c, g.rstrip("/")) for g in globs for c in candidates)
+
+
 def _read_inputs(root: Path, project: Project, codemods: list[Codemod], errors: list[str],
-                 notes: list[str]) -> dict[Path, bytes]:
+                 notes: list[str], exclude: tuple[str, ...] = ()) -> dict[Path, bytes]:
     contents: dict[Path, bytes] = {}
-    wanted = _inputs(project, codemods)
+    wanted = [p for p in _inputs(project, codemods) if not excluded(p, exclude)]
     wanted_set = set(wanted)
     for rel in sorted(wanted_set):
         absolute = root / rel
@@ -140,7 +147,7 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
     if below:
         result.errors.append(below)
         return result
-    contents = _read_inputs(root, project, codemods, result.errors, result.notes)
+    contents = _read_inputs(root, project, codemods, result.errors, result.notes, options.exclude)
     result.files, result.target = engine.run_held(project, contents, codemods, options, progress)
     for f in result.files:
         if f.input_error is not None:
