@@ -398,3 +398,19 @@ def test_settings_file_exclude_and_inline_suppression(project):
     (project / "pyproject.toml").write_text('[tool.pyo3-migrate]\ntargte = "0.26"\n')
     bad = invoke("diff", str(project))
     assert bad.exit_code == 2 and "unknown setting 'targte'" in bad.stderr
+
+
+def test_interactive_apply_asks_per_codemod(project):
+    lib = project / "src" / "lib.rs"
+    before = lib.read_text()
+    quit_ = runner.invoke(app, ["apply", str(project), "--target-pyo3", "0.26", "-i"], input="q\n")
+    assert "apply clone-ref" in quit_.stdout and lib.read_text() == before, "q writes nothing"
+    assert "nothing written (quit at clone-ref)" in quit_.stderr
+
+    answered = runner.invoke(app, ["apply", str(project), "--target-pyo3", "0.26", "--interactive"], input="n\ny\ny\n")
+    assert answered.exit_code == 1, answered.stderr  # the refused codemod's changes are findings now
+    assert "apply clone-ref" in answered.stdout and "apply once-lock" in answered.stdout
+    text = lib.read_text()
+    assert "PyOnceLock" in text and "Python::attach" in text and "self.value.clone_ref(py)" not in text
+    assert "not applied (refused in --interactive)" in answered.stderr
+    assert '"0.26.0"' in (project / "Cargo.toml").read_text(), "the manifest follows what was accepted"

@@ -28,6 +28,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Column, Table
+from rich.text import Text
 
 import codemods
 from migrate.analysis import rust
@@ -40,6 +41,7 @@ from migrate.shell import report
 from migrate.shell.apply import git_state
 from migrate.shell.plan import plan_lines
 from migrate.shell.apply import Interrupted
+from migrate.shell.diff import unified_diff
 from migrate.shell.config import ConfigError
 from migrate.shell.config import load as load_config
 from migrate.shell.runner import RunResult, migrate_paths, write_changes
@@ -381,6 +383,9 @@ def apply(
     partial: Annotated[
         bool, typer.Option("--partial", help="Write what could be migrated even when some file of the project could not.")
     ] = False,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Show each codemod's changes and ask before writing them.")
+    ] = False,
     output_format: FormatOpt = None,
     unsafe: UnsafeOpt = None,
     declare_free_threaded: FreeThreadedOpt = None,
@@ -412,6 +417,8 @@ def apply(
                 "commit or stash them, or pass --allow-dirty"
             )
     results = _run_all(paths, s.ids, options, jobs, quiet)
+    if interactive:
+        results = [_ask(r, s.ids, options) for r in results]
     for i, r in enumerate(results):
         try:
             write_changes(r, partial)
@@ -427,6 +434,39 @@ def apply(
         written = sum(len(r.written) for r in results)
         err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
     raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))
+
+
+def _ask(result: RunResult, ids, options: engine.Options) -> RunResult:
+    """`apply -i`: each codemod's changes shown, then y (write them), n (leave them: the codemod
+    only reports, so the requirement stays where its code needs it), a (this and every codemod
+    after it), q (write nothing of this project). A refused codemod's edits are made again without
+    it, so what is written stays coherent; the manifest follows what was accepted."""
+    by_codemod: dict[str, list] = {}
+    for f in result.changed:
+        for step in f.steps:
+            by_codemod.setdefault(step.codemod, []).append((f, step))
+    refused, accept_rest = [], False
+    for codemod_id in [c.info.id for c in codemods.REGISTRY if c.info.id in by_codemod and c.info.id != "manifest"]:
+        if accept_rest:
+            continue
+        for f, step in by_codemod[codemod_id]:
+            shown = result.display_path(f.path)
+            sys.stdout.buffer.write(_colored(unified_diff(shown, step.before, step.after), Color.auto))
+        guide = codemods.by_id(codemod_id).info.guide
+        answer = typer.prompt(f"{result.root.name}: apply {codemod_id} ({len(by_codemod[codemod_id])} change(s); {guide})? "
+                              "[y]es/[n]o/[a]ll/[q]uit", default="y", show_default=False).strip().lower()[:1]
+        if answer == "q":
+            result.notes.append(f"{result.root}: nothing written (quit at {codemod_id})")
+            result.files = [replace(f, after=f.before) for f in result.files]
+            return result
+        if answer == "n":
+            refused.append(codemod_id)
+        accept_rest = answer == "a"
+    if not refused:
+        return result
+    again = replace(options, report_only=options.report_only + tuple((c, "refused in --interactive") for c in refused))
+    (redone,) = migrate_paths([result.root], _selected(ids), again, 1)
+    return redone
 
 
 def _verify(result: RunResult, ids, options: engine.Options, retry: bool = True) -> RunResult:
@@ -487,6 +527,10 @@ def scan(
         for r in results:
             for line in report.finding_lines(r):
                 typer.echo(line)
+            for f in r.files:
+                for fix in f.held_back:
+                    err.print(f"{r.display_path(f.path)}: [{fix.codemod}] would change with --unsafe: {fix.message}",
+                              markup=False)
             if r.project is not None:
                 for crate in r.project.pyo3_crates():
                     err.print(f"{crate.manifest}: crate {crate.name}, pyo3 {crate.requirement} "
@@ -515,7 +559,8 @@ def plan(
         if r.project is not None and not r.errors:
             for line in plan_lines(r, target, [c.info for c in _selected(s.ids)]):
                 typer.echo(line)
-            typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}")
+            flags = "".join(f" -c {i}" for i in (s.ids or [])) + (" --declare-free-threaded" if s.options.declare_free_threaded else "")
+            typer.echo(f"\nto run it: pyo3-migrate apply {r.root} --target-pyo3 {target_pyo3}{flags}")
     _print_errors(results)
     raise typer.Exit(report.exit_code(results, check=False))
 
@@ -602,7 +647,7 @@ def list_codemods() -> None:
         span = f">= {info.min_target.major}.{info.min_target.minor}" + (f".{info.min_target.patch}" if info.min_target.patch else "")
         if info.max_target is not None:
             span += f", < {info.max_target.major}.{info.max_target.minor}"
-        table.add_row(info.id, info.language, info.safety.value, span, info.summary)
+        table.add_row(info.id, info.language, info.safety.value, span, Text(info.summary))  # `#[pyclass]` is no markup
     Console(highlight=False).print(table)
 
 
