@@ -10,7 +10,7 @@ the Rust now declares.
 
 from __future__ import annotations
 
-from codemods import (
+from pyo3_migrate.codemods import (
     attach,
     bound_api,
     call_args,
@@ -38,7 +38,7 @@ from codemods import (
     toolchain,
     utf8_error,
 )
-from migrate.core.codemod import Codemod
+from pyo3_migrate.core.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,

@@ -56,12 +56,12 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.names import CrateNames, glob_provides, item_names
-from migrate.analysis.rust import FileIndex, UseLeaf
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, drop_contained
-from migrate.core.version import V0_26, V0_28
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.names import CrateNames, glob_provides, item_names
+from pyo3_migrate.analysis.rust import FileIndex, UseLeaf
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety, drop_contained
+from pyo3_migrate.core.version import V0_26, V0_28
 
 GONE = V0_28  # the GIL-era names' last release is 0.27: a crate that keeps one stays below 0.28
 

@@ -46,11 +46,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_23, V0_25
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_23, V0_25
 
 GONE = V0_25  # the `*_bound` names' last release is 0.24: a crate that keeps one stays below 0.25
 

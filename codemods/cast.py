@@ -42,12 +42,12 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import pyclass_names
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_27, V0_29
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import pyclass_names
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_27, V0_29
 
 INFO = CodemodInfo(
     id="cast",

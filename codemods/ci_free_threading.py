@@ -37,12 +37,12 @@ from __future__ import annotations
 
 import re
 
-from migrate.analysis.pyside import SideCodemod, SideFacts, absorb_doubled_blanks, drop_explaining_comments
-from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, CodemodInfo, Context
-from migrate.core.lines import offset_of_line
-from migrate.core.model import Safety
-from migrate.core.version import V0_23
+from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts, absorb_doubled_blanks, drop_explaining_comments
+from pyo3_migrate.core import pysyntax
+from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
+from pyo3_migrate.core.lines import offset_of_line
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import V0_23
 
 INFO = CodemodInfo(
     id="ci-free-threading",

@@ -62,9 +62,9 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import attributes_before
-from migrate.analysis.cells import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import attributes_before
+from pyo3_migrate.analysis.cells import (
     GIL_ONCE_CELL,
     PY_ONCE_LOCK,
     CellDecl,
@@ -75,9 +75,9 @@ from migrate.analysis.cells import (
     receiver_key,
     same_node,
 )
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_22_3
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_22_3
 
 INFO = CodemodInfo(
     id="clone-ref",

@@ -54,13 +54,13 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.rust import FileIndex
-from migrate.analysis.attributes import pyclass_names
-from migrate.analysis.names import pyo3_spelling
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_27
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.analysis.attributes import pyclass_names
+from pyo3_migrate.analysis.names import pyo3_spelling
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_27
 
 INFO = CodemodInfo(
     id="extract",

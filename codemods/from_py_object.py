@@ -43,11 +43,11 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion, option_removal
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_28, Version
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion, option_removal
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_28, Version
 
 INFO = CodemodInfo(
     id="from-py-object",

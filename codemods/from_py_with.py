@@ -24,10 +24,10 @@ import keyword
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_24, V0_25
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_24, V0_25
 
 INFO = CodemodInfo(
     id="from-py-with",

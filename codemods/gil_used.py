@@ -78,18 +78,18 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import (
     AttrUse,
     attributes_before,
     indent_text,
     path_of_tokens,
 )
-from migrate.analysis.modules import Insertion, ModuleDecl, bool_literal, is_pymodule, module_decl
-from migrate.core.cargo import dependency_tables
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Safety, line_col
-from migrate.core.version import V0_23, V0_26, V0_28, Version
+from pyo3_migrate.analysis.modules import Insertion, ModuleDecl, bool_literal, is_pymodule, module_decl
+from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Safety, line_col
+from pyo3_migrate.core.version import V0_23, V0_26, V0_28, Version
 
 INFO = CodemodInfo(
     id="gil-used",

@@ -85,15 +85,15 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.cells import CELL, CellDecl, CellInventory, CellUse, arguments, build_inventory, site_of
-from migrate.analysis.imports import UseEditor
-from migrate.analysis.names import CrateNames, ItemRef, find_refs, item_names
-from migrate.analysis.rust import UseLeaf
-from migrate.analysis.tokens import insert_token, python_token, unwrap_attach
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, drop_contained
-from migrate.core.version import V0_23, V0_26
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.cells import CELL, CellDecl, CellInventory, CellUse, arguments, build_inventory, site_of
+from pyo3_migrate.analysis.imports import UseEditor
+from pyo3_migrate.analysis.names import CrateNames, ItemRef, find_refs, item_names
+from pyo3_migrate.analysis.rust import UseLeaf
+from pyo3_migrate.analysis.tokens import insert_token, python_token, unwrap_attach
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety, drop_contained
+from pyo3_migrate.core.version import V0_23, V0_26
 
 INFO = CodemodInfo(
     id="interpreter-aware-cells",

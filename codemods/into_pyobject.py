@@ -44,14 +44,14 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import pyclass_names
-from migrate.analysis.errors import reaches_pyerr
-from migrate.analysis.names import pyo3_glob, pyo3_spelling
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_23, V0_25
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import pyclass_names
+from pyo3_migrate.analysis.errors import reaches_pyerr
+from pyo3_migrate.analysis.names import pyo3_glob, pyo3_spelling
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_23, V0_25
 
 INFO = CodemodInfo(
     id="into-pyobject",

@@ -70,11 +70,11 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import String
 
-from migrate.analysis import companions, registry
-from migrate.core.cargo import dependency_tables
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, minimal_edit
-from migrate.core.version import Version, admits, is_comparator, requirement_operator
+from pyo3_migrate.analysis import companions, registry
+from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety, minimal_edit
+from pyo3_migrate.core.version import Version, admits, is_comparator, requirement_operator
 
 INFO = CodemodInfo(
     id="manifest",

@@ -85,10 +85,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.imports import UseEditor
-from migrate.analysis.names import canonical
-from migrate.analysis.protected import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.imports import UseEditor
+from pyo3_migrate.analysis.names import canonical
+from pyo3_migrate.analysis.protected import (
     CELL_KINDS,
     EDITS_FROM,
     GIL_PROTECTED,
@@ -106,10 +106,10 @@ from migrate.analysis.protected import (
     is_field,
     known_glob,
 )
-from migrate.analysis.rust import UseLeaf
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, apply_edits
-from migrate.core.version import V0_24, V0_28, Version
+from pyo3_migrate.analysis.rust import UseLeaf
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety, apply_edits
+from pyo3_migrate.core.version import V0_24, V0_28, Version
 
 GONE = V0_28  # GILProtected's last release is 0.27: a crate that keeps one stays below 0.28
 

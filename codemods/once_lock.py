@@ -55,15 +55,15 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
-from migrate.analysis.imports import UseEditor
-from migrate.analysis.names import CrateNames, ItemRef
-from migrate.analysis.rust import UseLeaf
-from migrate.analysis.tokens import unused_token_renames
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety, drop_contained
-from migrate.core.version import V0_23, V0_26, V0_28, Version
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.cells import CELL, CELL_ARITY, GIL_ONCE_CELL, CellInventory, CellUse, arguments, build_inventory
+from pyo3_migrate.analysis.imports import UseEditor
+from pyo3_migrate.analysis.names import CrateNames, ItemRef
+from pyo3_migrate.analysis.rust import UseLeaf
+from pyo3_migrate.analysis.tokens import unused_token_renames
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety, drop_contained
+from pyo3_migrate.core.version import V0_23, V0_26, V0_28, Version
 
 GONE = V0_28  # GILOnceCell's last release is 0.27: a crate that keeps one stays below 0.28
 

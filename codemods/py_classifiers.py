@@ -30,11 +30,11 @@ import tomllib
 
 import tomlkit
 
-from migrate.analysis.pyside import SideCodemod, SideFacts
-from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, CodemodInfo, Context
-from migrate.core.model import Safety
-from migrate.core.version import V0_23
+from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts
+from pyo3_migrate.core import pysyntax
+from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import V0_23
 
 INFO = CodemodInfo(
     id="py-classifiers",

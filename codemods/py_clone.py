@@ -85,10 +85,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import attributes_before
-from migrate.analysis.names import glob_provides
-from migrate.analysis.pytypes import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import attributes_before
+from pyo3_migrate.analysis.names import glob_provides
+from pyo3_migrate.analysis.pytypes import (
     CELL,
     CLONE_WORDS,
     CLONED,
@@ -108,11 +108,11 @@ from migrate.analysis.pytypes import (
     survey,
     survey_file,
 )
-from migrate.analysis.rust import FileIndex
-from migrate.analysis.tokens import last_segment
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_22_3, V0_26, Version
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.analysis.tokens import last_segment
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_22_3, V0_26, Version
 
 _COMMENTS = ("line_comment", "block_comment")
 V0_22 = Version(0, 22)

@@ -37,12 +37,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from migrate.analysis import features
-from migrate.analysis.pytypes import survey
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.model import Safety, minimal_edit
-from migrate.core.project import Crate
-from migrate.core.version import Version
+from pyo3_migrate.analysis import features
+from pyo3_migrate.analysis.pytypes import survey
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.model import Safety, minimal_edit
+from pyo3_migrate.core.project import Crate
+from pyo3_migrate.core.version import Version
 
 V0_22 = Version(0, 22)
 

@@ -41,7 +41,7 @@ import configparser
 import re
 import tomllib
 
-from migrate.analysis.pyside import (
+from pyo3_migrate.analysis.pyside import (
     SideCodemod,
     SideFacts,
     absorb_doubled_blanks,
@@ -50,11 +50,11 @@ from migrate.analysis.pyside import (
     gil_off_setting,
     ignores_gil_warning,
 )
-from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, CodemodInfo, Context
-from migrate.core.lines import offset_of_line
-from migrate.core.model import Safety
-from migrate.core.version import V0_23
+from pyo3_migrate.core import pysyntax
+from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
+from pyo3_migrate.core.lines import offset_of_line
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import V0_23
 
 INFO = CodemodInfo(
     id="py-gil-workarounds",
@@ -189,7 +189,7 @@ class PyGilWorkaroundsCodemod(SideCodemod):
             self._settings(ctx, facts)
 
     def _python(self, ctx: Context, facts: SideFacts) -> None:
-        from migrate.analysis import pyedit, pyidioms  # libcst: imported by runs that parse Python
+        from pyo3_migrate.analysis import pyedit, pyidioms  # libcst: imported by runs that parse Python
 
         try:
             module = pysyntax.parse(ctx.source)

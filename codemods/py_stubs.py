@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from migrate.analysis.pyside import bytes_returns
-from migrate.core import pysyntax
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from migrate.core.lines import offset_of_line
-from migrate.core.model import Safety
-from migrate.core.version import V0_23
+from pyo3_migrate.analysis.pyside import bytes_returns
+from pyo3_migrate.core import pysyntax
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.lines import offset_of_line
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import V0_23
 
 INFO = CodemodInfo(
     id="py-stubs",
@@ -84,7 +84,7 @@ class PyStubsCodemod(Codemod):
         names = facts.names
         if not names or ctx.path.suffix not in (".py", ".pyi") or not any(n.encode() in ctx.source for n in names):
             return
-        from migrate.analysis import pyidioms  # libcst: imported by runs that parse Python
+        from pyo3_migrate.analysis import pyidioms  # libcst: imported by runs that parse Python
 
         try:
             module = pysyntax.parse(ctx.source)
@@ -100,7 +100,7 @@ class PyStubsCodemod(Codemod):
 
     @staticmethod
     def _stub(ctx: Context, module, facts: Facts) -> None:
-        from migrate.analysis import pyidioms
+        from pyo3_migrate.analysis import pyidioms
 
         new, changed = pyidioms.retype_int_lists(module, facts.functions, facts.methods)
         if not changed:

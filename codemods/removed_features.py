@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import tomllib
 
-from migrate.analysis import features
-from migrate.core.cargo import dependency_tables
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.core.model import Safety, minimal_edit
-from migrate.core.version import V0_23, V0_28, Version
+from pyo3_migrate.analysis import features
+from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Safety, minimal_edit
+from pyo3_migrate.core.version import V0_23, V0_28, Version
 
 INFO = CodemodInfo(
     id="removed-features",

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import attributes_before
-from migrate.analysis.names import pyo3_spelling
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.core.model import Edit, Safety
-from migrate.core.version import Version
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import attributes_before
+from pyo3_migrate.analysis.names import pyo3_spelling
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import Version
 
 INFO = CodemodInfo(
     id="superclass-init",

@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 import tomllib
 
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.core.model import Safety
-from migrate.core.version import Version
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import Version
 
 INFO = CodemodInfo(
     id="toolchain",

@@ -33,11 +33,11 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.errors import reaches_pyerr
-from migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
-from migrate.core.model import Edit, Safety
-from migrate.core.version import V0_28, Version
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.errors import reaches_pyerr
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.version import V0_28, Version
 
 INFO = CodemodInfo(
     id="utf8-error",

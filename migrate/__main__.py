@@ -1,3 +1,3 @@
-from migrate.shell.start import main
+from pyo3_migrate.shell.start import main
 
 main()

@@ -16,7 +16,7 @@ lib.rs, and a small project with the deep expression next to one with a flat exp
 Every command runs as its own process --repeat times (wall time around the process, peak RSS of
 that child from os.wait4, killed after --timeout). Printed: the corpus stats and a Markdown table
 (median/min seconds, ratio to ast-grep, peak RSS, acceptance target, result); with --real, one row
-per directory. Ours is `<tool> diff DIR --target-pyo3 0.26`, tool = `<this python> -m migrate`
+per directory. Ours is `<tool> diff DIR --target-pyo3 0.26`, tool = `<this python> -m pyo3_migrate`
 unless --tool; `--target-pyo3 none` leaves the flag out (each crate's own version is the target).
 """
 
@@ -500,7 +500,7 @@ def binary(explicit: str | None, name: str) -> str | None:
 
 class Commands:
     def __init__(self, args):
-        self.tool = shlex.split(args.tool) if args.tool else [sys.executable, "-m", "migrate"]
+        self.tool = shlex.split(args.tool) if args.tool else [sys.executable, "-m", "pyo3_migrate"]
         self.target = [] if args.target_pyo3.lower() == "none" else ["--target-pyo3", args.target_pyo3]
         self.ast_grep, self.rg = binary(args.ast_grep, "ast-grep"), binary(args.rg, "rg")
 
@@ -610,7 +610,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             ("--py-files", int, 300, ".py files under python/<pkg>/"), ("--seed", int, 0, "corpus seed"),
             ("--repeat", int, 3, "runs per command (median and min are reported)"),
             ("--timeout", float, 900, "seconds per command run"),
-            ("--tool", str, None, "our command (default: `<this python> -m migrate`)"),
+            ("--tool", str, None, "our command (default: `<this python> -m pyo3_migrate`)"),
             ("--target-pyo3", str, "0.26", "passed to `diff`; `none` leaves it out"),
             ("--ast-grep", str, None, "ast-grep binary"), ("--rg", str, None, "ripgrep binary"),
             ("--out", Path, None, "write the corpus here (kept) instead of a temporary directory"),

@@ -58,7 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--no-dask", action="store_true", help="only the local pool")
-    parser.add_argument("--tool", default=f"{sys.executable} -m migrate")
+    parser.add_argument("--tool", default=f"{sys.executable} -m pyo3_migrate")
     args = parser.parse_args()
     tool = args.tool.split()
     rows = []

@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from migrate.shell.verify import CheckResult, cargo_check  # noqa: E402
+from pyo3_migrate.shell.verify import CheckResult, cargo_check  # noqa: E402
 from tests.proof import cargo_env  # noqa: E402
 
 TABLE = REPO.parent / "shared" / "real-crates.md"
@@ -130,7 +130,7 @@ HEADER = (
 
 
 def tool(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "migrate", *args], capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-m", "pyo3_migrate", *args], capture_output=True, text=True, check=False)
 
 
 def migrate(crate: Path, target: str, extra: list[str]) -> tuple[int, int]:

@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "migrate" / "companions.py"
 sys.path.insert(0, str(ROOT))
 
-from migrate.analysis.registry import (  # noqa: E402  (the index records, shared with the manifest codemod)
+from pyo3_migrate.analysis.registry import (  # noqa: E402  (the index records, shared with the manifest codemod)
     SemVer,
     cargo_cache_files,
     cargo_home,

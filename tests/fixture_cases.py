@@ -19,12 +19,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import codemods
-from migrate.core import engine
-from migrate.core.codemod import FREE_THREADING_LEVELS
-from migrate.core.model import FileResult
-from migrate.core.project import single_crate
-from migrate.core.version import Version
+from pyo3_migrate import codemods
+from pyo3_migrate.core import engine
+from pyo3_migrate.core.codemod import FREE_THREADING_LEVELS
+from pyo3_migrate.core.model import FileResult
+from pyo3_migrate.core.project import single_crate
+from pyo3_migrate.core.version import Version
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

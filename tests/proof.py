@@ -17,8 +17,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from migrate.shell.cli import app
-from migrate.shell.verify import CheckResult, cargo_check
+from pyo3_migrate.shell.cli import app
+from pyo3_migrate.shell.verify import CheckResult, cargo_check
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_projects"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from migrate.analysis import rust
-from migrate.shell.cli import app
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.shell.cli import app
 from tests.proof import SAMPLES, copy_sample
 
 runner = CliRunner()

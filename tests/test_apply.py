@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate.shell.apply import ApplyError, write_atomic
+from pyo3_migrate.shell.apply import ApplyError, write_atomic
 
 
 def test_write_atomic_refuses_a_file_changed_since_read(tmp_path):

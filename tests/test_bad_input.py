@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from migrate.shell import apply as apply_module
-from migrate.shell.cli import app
+from pyo3_migrate.shell import apply as apply_module
+from pyo3_migrate.shell.cli import app
 from tests.conftest import git
 
 runner = CliRunner()
@@ -197,7 +197,7 @@ def test_untracked_files_count_as_uncommitted(project):
 
 
 def test_a_file_changed_while_we_worked_says_how_to_go_on(project, monkeypatch):
-    from migrate.shell import runner as runner_module
+    from pyo3_migrate.shell import runner as runner_module
 
     real = runner_module.engine.run_held
 
@@ -252,9 +252,9 @@ def test_sigterm_while_preparing_writes_nothing(project, monkeypatch):
 
 
 def test_an_internal_error_is_one_line_and_exit_3(project, monkeypatch):
-    code = ("import sys\nimport migrate.shell.cli as cli\n"
+    code = ("import sys\nimport pyo3_migrate.shell.cli as cli\n"
             "def boom(*a, **k):\n    raise LookupError('made up')\n"
-            "cli.migrate_paths = boom\nfrom migrate.shell.start import main\nmain()\n")
+            "cli.migrate_paths = boom\nfrom pyo3_migrate.shell.start import main\nmain()\n")
     args = [sys.executable, "-c", code, "diff", str(project), "--target-pyo3", "0.26"]
     plain = subprocess.run(args, capture_output=True, text=True)
     assert plain.returncode == 3
@@ -265,7 +265,7 @@ def test_an_internal_error_is_one_line_and_exit_3(project, monkeypatch):
 
 
 def test_a_release_newer_than_the_tool_says_to_update_it(project, tmp_path, monkeypatch):
-    from migrate.analysis import registry
+    from pyo3_migrate.analysis import registry
 
     mirror = tmp_path / "index"
     mirror.mkdir()

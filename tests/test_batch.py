@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from migrate.shell.cli import app
+from pyo3_migrate.shell.cli import app
 from tests.conftest import CARGO_TOML, LIB_RS, git
 
 runner = CliRunner()
@@ -150,7 +150,7 @@ def test_sigint_leaves_each_repository_untouched_or_committed(tmp_path):
     for name in names:
         _repo(base / name, CRATE)
     (base / "batch.txt").write_text("".join(f"{name}\n" for name in names))
-    cmd = [sys.executable, "-m", "migrate", "batch", str(base / "batch.txt"), "--out", str(base / "out"), "--apply",
+    cmd = [sys.executable, "-m", "pyo3_migrate", "batch", str(base / "batch.txt"), "--out", str(base / "out"), "--apply",
            "--target-pyo3", "0.26", "-j", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import codemods
-from migrate.shell.cli import app
+from pyo3_migrate import codemods
+from pyo3_migrate.shell.cli import app
 from tests.conftest import git
 from tests.proof import SAMPLES
 
@@ -145,7 +145,7 @@ def test_not_a_pyo3_project(tmp_path):
 
 def test_python_dash_m_entry_point(project):
     out = subprocess.run(
-        [os.sys.executable, "-m", "migrate", "diff", str(project), "--target-pyo3", "0.26"],
+        [os.sys.executable, "-m", "pyo3_migrate", "diff", str(project), "--target-pyo3", "0.26"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parent.parent,
@@ -219,7 +219,7 @@ def test_progress_on_a_terminal_only_and_never_with_quiet(monkeypatch):
 
     from rich.console import Console
 
-    from migrate.shell import cli
+    from pyo3_migrate.shell import cli
 
     shown = {}
     for quiet in (False, True):
@@ -235,7 +235,7 @@ def test_progress_on_a_terminal_only_and_never_with_quiet(monkeypatch):
 
 
 def test_version_from_the_cli_and_from_the_fast_entry_point(monkeypatch, capsys):
-    from migrate.shell import start
+    from pyo3_migrate.shell import start
 
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("pyo3-migrate ")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from migrate.core.project import discover
-from migrate.shell.cli import app
+from pyo3_migrate.core.project import discover
+from pyo3_migrate.shell.cli import app
 
 LIB_RS = "use pyo3::prelude::*;\n\n#[pyfunction]\nfn answer() -> u32 {\n    42\n}\n"
 

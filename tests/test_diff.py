@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migrate.shell.diff import map_line, unified_diff
+from pyo3_migrate.shell.diff import map_line, unified_diff
 
 CASES = {
     "no final newline, changed last line": (b"a\nb\nc", b"a\nb\nC"),

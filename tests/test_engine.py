@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrate.core import engine
-from migrate.core.codemod import Codemod, CodemodInfo, Context
-from migrate.core.model import Edit, Safety
-from migrate.core.project import single_crate
-from migrate.core.version import Version
+from pyo3_migrate.core import engine
+from pyo3_migrate.core.codemod import Codemod, CodemodInfo, Context
+from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.project import single_crate
+from pyo3_migrate.core.version import Version
 
 
 def _info(codemod_id: str, safety: Safety = Safety.SAFE) -> CodemodInfo:
@@ -120,7 +120,7 @@ class Needle(Codemod):
 
 
 def test_a_crate_without_the_trigger_words_is_never_shown_to_the_codemod():
-    from migrate.core.project import Crate, Project
+    from pyo3_migrate.core.project import Crate, Project
 
     files = {Path("a/src/lib.rs"): b"fn needle() {}\n", Path("a/src/other.rs"): b"fn f() {}\n",
              Path("b/src/lib.rs"): b"fn haystack() {}\n"}
@@ -176,8 +176,8 @@ def test_a_later_pass_replays_a_codemod_whose_inputs_did_not_change():
 def test_incremental_reparse_gives_the_tree_a_fresh_parse_gives():
     """The engine re-parses a file after a codemod's edits from the tree it had; on every
     fixture step the result is the tree a parse from scratch gives."""
-    from migrate.core import syntax
-    from migrate.core.model import apply_edits
+    from pyo3_migrate.core import syntax
+    from pyo3_migrate.core.model import apply_edits
     from tests.fixture_cases import discover_cases, run_case
 
     checked = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from migrate.analysis import rust
+from pyo3_migrate.analysis import rust
 from tests.fixture_cases import discover_cases, run_case
 
 CASES = discover_cases()

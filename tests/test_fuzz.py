@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-import codemods
-from migrate.core import engine
-from migrate.core.engine import syntax_problem
-from migrate.core.model import apply_edits
-from migrate.core.project import single_crate
-from migrate.core.version import Version
+from pyo3_migrate import codemods
+from pyo3_migrate.core import engine
+from pyo3_migrate.core.engine import syntax_problem
+from pyo3_migrate.core.model import apply_edits
+from pyo3_migrate.core.project import single_crate
+from pyo3_migrate.core.version import Version
 from tests.fixture_cases import FIXTURES
 
 LONG = os.environ.get("PYO3_MIGRATE_FUZZ") == "long"
@@ -139,7 +139,7 @@ def test_mutated_fixtures(source, target):
 def test_jobs_give_the_same_bytes(tmp_path_factory, sources):
     from typer.testing import CliRunner
 
-    from migrate.shell.cli import app
+    from pyo3_migrate.shell.cli import app
 
     root = tmp_path_factory.mktemp("jobs")
     paths = []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import codemods
+from pyo3_migrate import codemods
 from tests.fixture_cases import discover_cases
 
 CASES = discover_cases()
@@ -57,9 +57,9 @@ def _imports(path: Path) -> set[str]:
 ROOT = Path(__file__).parent.parent
 # What each layer may not import: arrows point down only (shell -> codemods -> analysis -> core).
 FORBIDDEN = {
-    "migrate/core": ("migrate.analysis", "migrate.shell", "codemods"),
-    "migrate/analysis": ("migrate.shell", "codemods"),
-    "codemods": ("migrate.shell",),
+    "migrate/core": ("pyo3_migrate.analysis", "pyo3_migrate.shell", "pyo3_migrate.codemods"),
+    "migrate/analysis": ("pyo3_migrate.shell", "pyo3_migrate.codemods"),
+    "codemods": ("pyo3_migrate.shell",),
 }
 
 
@@ -73,7 +73,7 @@ def test_layers_import_downwards_only(layer):
 def test_codemods_never_import_each_other_and_only_the_cli_knows_the_registry():
     for path in sorted((ROOT / "codemods").glob("*.py")):
         if path.name != "__init__.py":
-            assert not {m for m in _imports(path) if m.startswith("codemods")}, path.name
+            assert not {m for m in _imports(path) if m.startswith("pyo3_migrate.codemods")}, path.name
     knows = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "migrate").rglob("*.py")
-                   if any(m == "codemods" or m.startswith("codemods.") for m in _imports(p)))
+                   if any(m == "pyo3_migrate.codemods" or m.startswith("pyo3_migrate.codemods.") for m in _imports(p)))
     assert knows == ["migrate/shell/cli.py"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from migrate.core.project import ProjectError, discover
-from migrate.core.version import Version
+from pyo3_migrate.core.project import ProjectError, discover
+from pyo3_migrate.core.version import Version
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from migrate.analysis import rust
-from migrate.analysis.names import CrateNames, glob_provides
-from migrate.analysis.rust import FileIndex
-from migrate.core.model import Edit, apply_edits
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.names import CrateNames, glob_provides
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.model import Edit, apply_edits
 
 
 def _leaf(source: bytes, local_name: str):
@@ -325,7 +325,7 @@ def test_crate_names_parse_a_file_only_when_a_lookup_reaches_it():
 
 
 def test_item_names_follow_aliases_of_aliases_across_files():
-    from migrate.analysis.names import item_names
+    from pyo3_migrate.analysis.names import item_names
 
     names = _crate({
         "src/lib.rs": "mod prelude;\nmod user;\n",

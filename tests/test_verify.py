@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from migrate.shell.cli import app
-from migrate.shell.verify import parse_cargo_messages
+from pyo3_migrate.shell.cli import app
+from pyo3_migrate.shell.verify import parse_cargo_messages
 from tests.proof import SAMPLES, cargo_env, copy_sample
 
 
@@ -47,7 +47,7 @@ def test_verify_restores_a_crate_that_fails(tmp_path, monkeypatch):
 
 
 def test_only_deprecations_of_migrated_apis_count():
-    from migrate.shell.verify import CheckResult, Diagnostic
+    from pyo3_migrate.shell.verify import CheckResult, Diagnostic
 
     ours = Diagnostic("warning", "deprecated", "use of deprecated type alias `pyo3::PyObject`", "src/lib.rs", 3)
     other = Diagnostic("warning", "deprecated", "`FromPyObject` for `#[pyclass]` types is changing", "src/lib.rs", 7)
@@ -71,10 +71,10 @@ def test_verify_lists_what_pyo3_still_deprecates_as_findings(tmp_path, monkeypat
 
 @pytest.mark.compile
 def test_verify_retries_without_the_codemods_the_errors_point_at(tmp_path, monkeypatch):
-    import codemods
-    from migrate.core.codemod import Codemod, CodemodInfo
-    from migrate.core.model import Edit, Safety
-    from migrate.core.version import Version
+    from pyo3_migrate import codemods
+    from pyo3_migrate.core.codemod import Codemod, CodemodInfo
+    from pyo3_migrate.core.model import Edit, Safety
+    from pyo3_migrate.core.version import Version
 
     class Breaker(Codemod):
         """A codemod whose edit does not compile: what --verify must leave out."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.core.model import Edit
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.core.model import Edit
 
 _COMMENTS = ("line_comment", "block_comment")
 

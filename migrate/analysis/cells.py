@@ -20,10 +20,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.names import CrateNames, FileRefs, ItemRef, find_refs, inside_item_macro, item_names
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import Snapshot
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.names import CrateNames, FileRefs, ItemRef, find_refs, inside_item_macro, item_names
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import Snapshot
 
 GIL_ONCE_CELL = ("pyo3", "sync", "GILOnceCell")
 PY_ONCE_LOCK = ("pyo3", "sync", "PyOnceLock")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
+from pyo3_migrate.analysis import rust
 
 _PYRESULT = ("PyResult<", "pyo3::PyResult<", "Result<Self,PyErr>")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomlkit
 
-from migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.cargo import dependency_tables
 
 _BOM = b"\xef\xbb\xbf"
 

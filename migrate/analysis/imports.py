@@ -10,10 +10,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.names import CrateNames
-from migrate.analysis.rust import UseLeaf
-from migrate.core.model import Edit
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.names import CrateNames
+from pyo3_migrate.analysis.rust import UseLeaf
+from pyo3_migrate.core.model import Edit
 
 
 class UseEditor:

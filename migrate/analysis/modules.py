@@ -12,16 +12,16 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import (
     AttrUse,
     attr_uses,
     attribute_options,
     attributes_before,
     option_insertion,
 )
-from migrate.core.model import Edit
-from migrate.core.version import V0_28, Version
+from pyo3_migrate.core.model import Edit
+from pyo3_migrate.core.version import V0_28, Version
 
 _PYO3_PREFIXES = {(), ("pyo3",), ("pyo3", "prelude")}
 

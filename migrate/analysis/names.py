@@ -21,8 +21,8 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.rust import FileIndex, UseLeaf
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.rust import FileIndex, UseLeaf
 
 _TABLES: dict[tuple, "CrateNames"] = rust.run_cache()
 

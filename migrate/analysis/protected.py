@@ -14,12 +14,12 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.cells import impl_type_name, method_call, owner_of, receiver_key
-from migrate.analysis.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
-from migrate.analysis.rust import FileIndex
-from migrate.core.codemod import Snapshot
-from migrate.core.version import V0_24
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.cells import impl_type_name, method_call, owner_of, receiver_key
+from pyo3_migrate.analysis.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.core.codemod import Snapshot
+from pyo3_migrate.core.version import V0_24
 
 EDITS_FROM = V0_24
 GIL_PROTECTED = ("pyo3", "sync", "GILProtected")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from migrate.analysis.pyedit import argument, dotted, string_value
-from migrate.analysis.pyside import gil_off_setting, ignores_gil_warning, is_gil_warning
+from pyo3_migrate.analysis.pyedit import argument, dotted, string_value
+from pyo3_migrate.analysis.pyside import gil_off_setting, ignores_gil_warning, is_gil_warning
 
 _ENV_CALLS = ("environ.setdefault", "putenv", "setenv")  # (name, value) calls that set the environment
 _LIST_METHODS = {"append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear"}

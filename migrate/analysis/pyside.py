@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import attr_uses, attribute_options
-from migrate.analysis.modules import ExtensionModule, extension_modules
-from migrate.core.codemod import Codemod, Snapshot
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import attr_uses, attribute_options
+from pyo3_migrate.analysis.modules import ExtensionModule, extension_modules
+from pyo3_migrate.core.codemod import Codemod, Snapshot
 
 
 class Scope(Enum):

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.attributes import attributes_before, split_top
-from migrate.analysis.rust import FileIndex
-from migrate.analysis.tokens import (
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.attributes import attributes_before, split_top
+from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.analysis.tokens import (
     closure_params,
     enclosing_call,
     last_segment,
@@ -27,7 +27,7 @@ from migrate.analysis.tokens import (
     python_token,
     simple_name,
 )
-from migrate.core.codemod import Snapshot
+from pyo3_migrate.core.codemod import Snapshot
 
 _COMMENTS = ("line_comment", "block_comment")
 _PY_NAMES = {"Py", "PyObject"}

@@ -26,7 +26,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from migrate.core.version import admits
+from pyo3_migrate.core.version import admits
 
 PYO3_NAMES = ("pyo3", "pyo3-ffi")
 CACHE_VERSION = 3

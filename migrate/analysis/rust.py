@@ -12,7 +12,7 @@ from typing import Iterator
 from tree_sitter import Node, Tree
 
 # The core's syntax and line helpers, re-exported: codemods read all of Rust through `rust.`.
-from migrate.core.lines import (  # noqa: F401
+from pyo3_migrate.core.lines import (  # noqa: F401
     UTF8_BOM,
     absorb_blank_line,
     indent_at,
@@ -21,8 +21,8 @@ from migrate.core.lines import (  # noqa: F401
     tidy_removals,
     whole_lines,
 )
-from migrate.core.model import Edit
-from migrate.core.syntax import (  # noqa: F401
+from pyo3_migrate.core.model import Edit
+from pyo3_migrate.core.syntax import (  # noqa: F401
     RUST,
     clear_caches,
     error_count,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from migrate.analysis import rust
-from migrate.analysis.cells import arguments
-from migrate.core.model import Edit
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.analysis.cells import arguments
+from pyo3_migrate.core.model import Edit
 
 COMMENTS = ("line_comment", "block_comment")
 

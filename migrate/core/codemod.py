@@ -15,11 +15,11 @@ from typing import Callable
 
 from tree_sitter import Node, Tree
 
-from migrate.core import syntax
-from migrate.core.lines import tidy_removals
-from migrate.core.model import Edit, Finding, Fix, Safety, line_col
-from migrate.core.project import PYTEST_SETTINGS, Crate, Project
-from migrate.core.version import Version
+from pyo3_migrate.core import syntax
+from pyo3_migrate.core.lines import tidy_removals
+from pyo3_migrate.core.model import Edit, Finding, Fix, Safety, line_col
+from pyo3_migrate.core.project import PYTEST_SETTINGS, Crate, Project
+from pyo3_migrate.core.version import Version
 
 GUIDE = "https://pyo3.rs/main/migration"
 # The four levels of the `Programming Language :: Python :: Free Threading` trove classifier

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migrate.core.lines import line_ending
-from migrate.core.model import Edit
-from migrate.core.syntax import nodes_of_kinds
+from pyo3_migrate.core.lines import line_ending
+from pyo3_migrate.core.model import Edit
+from pyo3_migrate.core.syntax import nodes_of_kinds
 
 _RUST_FENCE_WORDS = {"rust", "no_run", "should_panic", "compile_fail", "ignore", "test_harness", "allow_fail",
                      "edition2015", "edition2018", "edition2021", "edition2024", ""}

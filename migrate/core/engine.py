@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate.core import docs, pysyntax, suppress, syntax
-from migrate.core.cargo import requirement_line
-from migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
-from migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
-from migrate.core.project import Project, single_crate
-from migrate.core.version import Version
+from pyo3_migrate.core import docs, pysyntax, suppress, syntax
+from pyo3_migrate.core.cargo import requirement_line
+from pyo3_migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
+from pyo3_migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
+from pyo3_migrate.core.project import Project, single_crate
+from pyo3_migrate.core.version import Version
 
 MAX_PASSES = 5
 NOT_SELECTED = "not selected with --codemod"  # why a codemod only reports (see Options.report_only)

@@ -3,7 +3,7 @@ removals that take whole lines (and a doubled blank line) along."""
 
 from __future__ import annotations
 
-from migrate.core.model import Edit
+from pyo3_migrate.core.model import Edit
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

@@ -10,7 +10,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.core.version import Version
+from pyo3_migrate.core.version import Version
 
 
 class Safety(str, enum.Enum):

@@ -13,8 +13,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.core.cargo import dependency_tables
-from migrate.core.version import Version, is_comparator, same_line
+from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.version import Version, is_comparator, same_line
 
 SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
 

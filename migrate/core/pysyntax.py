@@ -11,8 +11,8 @@ from __future__ import annotations
 import configparser
 import difflib
 
-from migrate.core import syntax
-from migrate.core.model import Edit
+from pyo3_migrate.core import syntax
+from pyo3_migrate.core.model import Edit
 
 _TREES: dict[bytes, object] = syntax.run_cache()  # a libcst Module, or why the bytes do not parse
 

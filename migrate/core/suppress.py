@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from migrate.core import syntax
+from pyo3_migrate.core import syntax
 
 _MARK = re.compile(rb"(?://|#)\s*pyo3-migrate:\s*ignore(?:\[([^\]]*)\])?")
 ALL = "*"

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from migrate.core import engine
-from migrate.core.version import Version
+from pyo3_migrate.core import engine
+from pyo3_migrate.core.version import Version
 
 RECORD_KEY = "Pyo3-Migrate"  # trailer prefix of the migration record in each commit message
 
@@ -198,10 +198,10 @@ def run_repo(repo: Repo, settings: Settings, selected: list, options: engine.Opt
 
 def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engine.Options, work: Path,
                   outcome: Outcome) -> None:
-    from migrate.shell import report
-    from migrate.shell.apply import git_state
-    from migrate.shell.runner import migrate_path, write_changes
-    from migrate.shell.verify import verify_written
+    from pyo3_migrate.shell import report
+    from pyo3_migrate.shell.apply import git_state
+    from pyo3_migrate.shell.runner import migrate_path, write_changes
+    from pyo3_migrate.shell.verify import verify_written
 
     if not repo.is_url:
         source = Path(repo.source)
@@ -293,7 +293,7 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
 
 def _hop_targets(result, target: Version) -> list[Version]:
     """The release lines the commits stop at: after each crate's own line, up to the target."""
-    from migrate.analysis.companions import PYO3_LINES
+    from pyo3_migrate.analysis.companions import PYO3_LINES
 
     own = min((c.pyo3_version for c in result.project.pyo3_crates() if c.pyo3_version), default=target)
     final = result.target or target

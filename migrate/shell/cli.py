@@ -30,23 +30,23 @@ from rich.progress import (
 from rich.table import Column, Table
 from rich.text import Text
 
-import codemods
-from migrate.analysis import rust
-from migrate.core import engine
-from migrate.analysis.companions import PYO3_LINES
-from migrate.core.codemod import FREE_THREADING_LEVELS
-from migrate.core.project import ProjectError, find_root
-from migrate.core.version import Version
-from migrate.shell import report
-from migrate.shell.apply import git_state
-from migrate.shell.plan import plan_lines
-from migrate.shell.apply import Interrupted
-from migrate.shell.diff import unified_diff
-from migrate.shell.config import ConfigError
-from migrate.shell.config import load as load_config
-from migrate.shell.runner import RunResult, migrate_paths, write_changes
-from migrate.shell.start import version
-from migrate.shell.verify import deprecations_as_findings, verify_written
+from pyo3_migrate import codemods
+from pyo3_migrate.analysis import rust
+from pyo3_migrate.core import engine
+from pyo3_migrate.analysis.companions import PYO3_LINES
+from pyo3_migrate.core.codemod import FREE_THREADING_LEVELS
+from pyo3_migrate.core.project import ProjectError, find_root
+from pyo3_migrate.core.version import Version
+from pyo3_migrate.shell import report
+from pyo3_migrate.shell.apply import git_state
+from pyo3_migrate.shell.plan import plan_lines
+from pyo3_migrate.shell.apply import Interrupted
+from pyo3_migrate.shell.diff import unified_diff
+from pyo3_migrate.shell.config import ConfigError
+from pyo3_migrate.shell.config import load as load_config
+from pyo3_migrate.shell.runner import RunResult, migrate_paths, write_changes
+from pyo3_migrate.shell.start import version
+from pyo3_migrate.shell.verify import deprecations_as_findings, verify_written
 
 class _Commands(typer.core.TyperGroup):
     """Commands, with "did you mean" for a misspelled one."""
@@ -213,7 +213,7 @@ def _target(text: str) -> Version:
 def _unknown_line(version: Version) -> str:
     """Why a release line is not a target: unpublished, or newer than this tool (asked of the
     registry's index, only on this error path)."""
-    from migrate.analysis import registry
+    from pyo3_migrate.analysis import registry
 
     found = registry.records("pyo3")
     line = f"{version.major}.{version.minor}"
@@ -588,8 +588,8 @@ def batch(
     quiet: QuietOpt = False,
 ) -> None:
     """Migrate many repositories, each in its own worktree or clone; a patch (or a branch) each."""
-    from migrate.shell import batch as batching
-    from migrate.shell.start import version
+    from pyo3_migrate.shell import batch as batching
+    from pyo3_migrate.shell.start import version
 
     try:
         repos = batching.shard(batching.read_manifest(manifest), shard_spec)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from migrate.analysis.companions import PYO3_LINES
-from migrate.core.codemod import CodemodInfo
-from migrate.core.version import Version
-from migrate.shell.runner import RunResult
+from pyo3_migrate.analysis.companions import PYO3_LINES
+from pyo3_migrate.core.codemod import CodemodInfo
+from pyo3_migrate.core.version import Version
+from pyo3_migrate.shell.runner import RunResult
 
 # What each release line changed that the migration cares about (see ../shared/pyo3-facts.md).
 RELEASE_NOTES: dict[tuple[int, int], str] = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from migrate.shell.diff import unified_diff
-from migrate.shell.runner import RunResult
+from pyo3_migrate.shell.diff import unified_diff
+from pyo3_migrate.shell.runner import RunResult
 
 EXIT_OK = 0  # done, or nothing to do
 EXIT_PENDING = 1  # changes pending (--check) or findings that need a person

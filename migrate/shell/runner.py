@@ -11,13 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from migrate.core import engine
-from migrate.core.codemod import Codemod
-from migrate.core.model import FileResult, Finding
-from migrate.core.project import Project, ProjectError, discover, find_root
-from migrate.core.version import Version
-from migrate.shell.apply import ApplyError, Interrupted, write_all
-from migrate.shell.diff import map_line
+from pyo3_migrate.core import engine
+from pyo3_migrate.core.codemod import Codemod
+from pyo3_migrate.core.model import FileResult, Finding
+from pyo3_migrate.core.project import Project, ProjectError, discover, find_root
+from pyo3_migrate.core.version import Version
+from pyo3_migrate.shell.apply import ApplyError, Interrupted, write_all
+from pyo3_migrate.shell.diff import map_line
 
 
 @dataclass

@@ -23,7 +23,7 @@ def main() -> None:
     if debug:
         sys.argv.remove("--debug")
     try:
-        from migrate.shell.cli import main as cli
+        from pyo3_migrate.shell.cli import main as cli
 
         cli()
     except KeyboardInterrupt:

@@ -9,9 +9,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migrate.core.model import Finding
-from migrate.shell.apply import ApplyError, write_atomic
-from migrate.shell.runner import RunResult
+from pyo3_migrate.core.model import Finding
+from pyo3_migrate.shell.apply import ApplyError, write_atomic
+from pyo3_migrate.shell.runner import RunResult
 
 # Deprecations that name an API our codemods migrate: these must be gone after a migration.
 MIGRATED_APIS = (
