@@ -414,3 +414,12 @@ def test_interactive_apply_asks_per_codemod(project):
     assert "PyOnceLock" in text and "Python::attach" in text and "self.value.clone_ref(py)" not in text
     assert "not applied (refused in --interactive)" in answered.stderr
     assert '"0.26.0"' in (project / "Cargo.toml").read_text(), "the manifest follows what was accepted"
+
+
+def test_quiet_and_verbose(project):
+    normal = invoke("diff", str(project), "--target-pyo3", "0.26")
+    quiet = invoke("diff", str(project), "--target-pyo3", "0.26", "-q")
+    verbose = invoke("diff", str(project), "--target-pyo3", "0.26", "-v")
+    assert "[once-lock] GILOnceCell -> PyOnceLock" in normal.stderr and "GILOnceCell -> PyOnceLock" not in quiet.stderr
+    assert quiet.stdout == normal.stdout == verbose.stdout
+    assert "pyo3 crates: demo (0.22.6); 2 files read, 2 changed" in verbose.stderr

@@ -121,7 +121,8 @@ ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Neve
 JobsOpt = Annotated[
     Optional[int], typer.Option("--jobs", "-j", min=1, help="Projects migrated at once (default: the number of cores).")
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, and no line per fix: only findings and errors.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also a line per project: crates, files read, changed, time.")]
 FreeThreadedOpt = Annotated[
     Optional[bool],
     typer.Option(
@@ -295,9 +296,13 @@ def _print_errors(results: list[RunResult]) -> None:
             err.print(f"[red]error:[/red] {escape(line)}", markup=True)
 
 
-def _print_text_report(results: list[RunResult]) -> None:
+def _print_text_report(results: list[RunResult], quiet: bool = False, verbose: bool = False) -> None:
     for r in results:
-        for line in report.summary_lines(r):
+        if verbose and r.project is not None:
+            crates = ", ".join(f"{c.name} ({c.pyo3_version})" for c in r.project.pyo3_crates())
+            err.print(f"{r.root}: pyo3 crates: {crates}; {len(r.files)} files read, {len(r.changed)} changed, "
+                      f"{len(r.findings)} findings, {r.seconds:.2f} s", markup=False)
+        for line in [] if quiet else report.summary_lines(r):
             err.print(line, markup=False)
         for line in report.finding_lines(r):
             err.print(line, markup=False, style="yellow")
@@ -353,6 +358,7 @@ def diff(
     color: ColorOpt = Color.auto,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Show what would change, as a unified diff (`git apply` accepts it); write nothing.
 
@@ -366,7 +372,7 @@ def diff(
         for r in results:
             out.write(_colored(report.diff_text(r), color))
         out.flush()
-        _print_text_report(results)
+        _print_text_report(results, quiet, verbose)
     raise typer.Exit(report.exit_code(results, check=check, fail_on=s.fail_on.value))
 
 
@@ -394,6 +400,7 @@ def apply(
     fail_on: FailOnOpt = None,
     jobs: JobsOpt = None,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Rewrite the files in place: each project whole or not at all.
 
@@ -430,7 +437,7 @@ def apply(
         if verify and r.written:
             results[i] = _verify(r, s.ids, options)
     if not _emit_machine(results, s.format, written=True):
-        _print_text_report(results)
+        _print_text_report(results, quiet, verbose)
         written = sum(len(r.written) for r in results)
         err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
     raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))

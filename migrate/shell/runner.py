@@ -6,6 +6,7 @@ The only module besides apply.py and cli.py that touches the disk.
 from __future__ import annotations
 
 import fnmatch
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ class RunResult:
     errors: list[str] = field(default_factory=list)  # one line each, naming the file
     written: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one line each: what was left alone, and why (not an error)
+    seconds: float = 0.0  # the run's wall time
     target: Version | None = None  # where the run ended: below the asked target when kept code holds it back
 
     @property
@@ -148,7 +150,9 @@ def migrate_path(path: Path, codemods: list[Codemod], options: engine.Options,
         result.errors.append(below)
         return result
     contents = _read_inputs(root, project, codemods, result.errors, result.notes, options.exclude)
+    started = time.perf_counter()
     result.files, result.target = engine.run_held(project, contents, codemods, options, progress)
+    result.seconds = time.perf_counter() - started
     for f in result.files:
         if f.input_error is not None:
             result.errors.append(f"{root / f.path}: {f.input_error}; file left alone")
