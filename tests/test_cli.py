@@ -423,3 +423,11 @@ def test_quiet_and_verbose(project):
     assert "[once-lock] GILOnceCell -> PyOnceLock" in normal.stderr and "GILOnceCell -> PyOnceLock" not in quiet.stderr
     assert quiet.stdout == normal.stdout == verbose.stdout
     assert "pyo3 crates: demo (0.22.6); 2 files read, 2 changed" in verbose.stderr
+
+
+def test_apply_json_says_why_it_did_not_start(project):
+    (project / "scratch.txt").write_text("mine\n")
+    result = invoke("apply", str(project), "--format", "json")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["schema"] == 2 and "uncommitted changes (scratch.txt)" in payload["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import shutil
 from contextlib import nullcontext
@@ -409,20 +410,13 @@ def apply(
     s = _settings(paths, target_pyo3, codemod, unsafe, declare_free_threaded, free_threading_level, exclude,
                   output_format, fail_on)
     options = s.options
-    if verify and shutil.which("cargo") is None:
-        raise _fail("--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify")
+    refusal = _refusal(paths, verify, allow_no_vcs, allow_dirty)
+    if refusal is not None:
+        if s.format is Format.json:  # a machine asked: it gets JSON, also when nothing ran
+            typer.echo(json.dumps({"schema": report.SCHEMA, "tool": {"name": "pyo3-migrate", "version": version()},
+                                   "projects": [], "error": refusal}, indent=2))
+        raise _fail(refusal)
     paths = _roots(paths)
-    for path in paths:
-        if not path.exists():
-            raise _fail(f"{path}: no such file or directory")
-        inside, dirty = git_state(path)
-        if not inside and not allow_no_vcs:
-            raise _fail(f"{path}: not inside a git repository; commit it first, or pass --allow-no-vcs")
-        if dirty and not allow_dirty:
-            raise _fail(
-                f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
-                "commit or stash them, or pass --allow-dirty"
-            )
     results = _run_all(paths, s.ids, options, jobs, quiet)
     if interactive:
         results = [_ask(r, s.ids, options) for r in results]
@@ -441,6 +435,22 @@ def apply(
         written = sum(len(r.written) for r in results)
         err.print(f"{written} file{'s' if written != 1 else ''} written", markup=False)
     raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))
+
+
+def _refusal(paths: list[Path], verify: bool, allow_no_vcs: bool, allow_dirty: bool) -> str | None:
+    """Why `apply` will not start (None: it may): no cargo for --verify, a missing path, no git, a dirty tree."""
+    if verify and shutil.which("cargo") is None:
+        return "--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify"
+    for path in _roots(paths):
+        if not path.exists():
+            return f"{path}: no such file or directory"
+        inside, dirty = git_state(path)
+        if not inside and not allow_no_vcs:
+            return f"{path}: not inside a git repository; commit it first, or pass --allow-no-vcs"
+        if dirty and not allow_dirty:
+            return (f"{path}: uncommitted changes ({', '.join(dirty[:3])}{', ...' if len(dirty) > 3 else ''}); "
+                    "commit or stash them, or pass --allow-dirty")
+    return None
 
 
 def _ask(result: RunResult, ids, options: engine.Options) -> RunResult:
