@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -200,3 +201,28 @@ def test_apply_verify_compiles_before_the_last_commit(tmp_path, monkeypatch):
     record = git(good, "log", "-1", "--format=%B", "pyo3-migrate/0.26").stdout
     assert "Pyo3-Migrate-Verified: cargo check passed" in record
     assert not git(bad, "branch", "--list", "pyo3-migrate/0.26").stdout.strip(), "no branch for what does not compile"
+
+
+def test_a_timeout_or_a_crash_fails_that_repository_only(fleet, monkeypatch):
+    from pyo3_migrate.shell import batch
+
+    settings = batch.Settings(fleet / "out", timeout=0.05)
+    repo = batch.read_manifest(fleet / "batch.toml")[0]
+
+    def slow(*args, **kwargs):
+        time.sleep(5)
+
+    monkeypatch.setattr(batch, "_migrate_repo", slow)
+    outcome = batch.run_repo(repo, settings, [], None)
+    assert outcome.status == "failed" and "timed out after 0.05 s" in outcome.detail
+
+    class Crashing:
+        def submit(self, fn, *args):
+            from concurrent.futures import Future
+            future = Future()
+            future.set_exception(RuntimeError("worker died"))
+            return future
+
+    outcomes = batch.run_batch(batch.read_manifest(fleet / "batch.toml")[:2], batch.Settings(fleet / "out2"),
+                               Crashing(), lambda repo: ([], None))
+    assert [o.status for o in outcomes] == ["failed", "failed"] and "worker crashed" in outcomes[0].detail

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import tomllib
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -57,6 +59,7 @@ class Settings:
     force: bool = False
     tool_version: str = "unknown"
     verify: bool = False  # `cargo check` the last hop before its commit
+    timeout: float | None = None  # seconds one repository may take (where the worker can be interrupted)
 
 
 @dataclass
@@ -183,7 +186,10 @@ def run_repo(repo: Repo, settings: Settings, selected: list, options: engine.Opt
     outcome = Outcome(repo.name, "failed", target=repo.target)
     work = settings.out / "work" / repo.name
     try:
-        _migrate_repo(repo, settings, selected, options, work, outcome)
+        with _time_limit(settings.timeout):
+            _migrate_repo(repo, settings, selected, options, work, outcome)
+    except _TimedOut:
+        outcome.status, outcome.detail = "failed", f"timed out after {settings.timeout:g} s; nothing of it was kept"
     except subprocess.CalledProcessError as exc:
         verb = next((a for a, before in zip(exc.cmd[1:], exc.cmd) if before != "-c" and a != "-c"), "")
         outcome.status, outcome.detail = "failed", f"git {verb}: " + (
@@ -194,6 +200,30 @@ def run_repo(repo: Repo, settings: Settings, selected: list, options: engine.Opt
         _cleanup(repo, work)
         outcome.seconds = round(time.monotonic() - started, 3)
     return outcome
+
+
+class _TimedOut(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float | None):
+    """SIGALRM after `seconds` in a worker's main thread (a process pool); Dask's worker threads
+    cannot be interrupted this way, and run unlimited."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TimedOut
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engine.Options, work: Path,
@@ -355,7 +385,10 @@ def run_batch(repos: list[Repo], settings: Settings, executor: Executor, plan, p
     futures = {executor.submit(run_repo, repo, settings, *plan(repo)): repo for repo in todo}
     try:
         for done, future in enumerate(as_completed(futures), 1):
-            outcome = future.result()
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker itself died (a crash, a broken pool): that repository failed
+                outcome = Outcome(futures[future].name, "failed", f"its worker crashed ({type(exc).__name__}); run again")
             outcomes[outcome.name] = outcome
             settings.out.mkdir(parents=True, exist_ok=True)
             with state_file.open("a") as handle:

@@ -602,6 +602,7 @@ def batch(
     report_file: Annotated[Optional[Path], typer.Option("--report", help="Write the roll-up here (.json or .md).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Run again the repositories an earlier run finished.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="With --apply: `cargo check` each repository before its last commit.")] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds one repository may take (local pool).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Migrate many repositories, each in its own worktree or clone; a patch (or a branch) each."""
@@ -619,7 +620,7 @@ def batch(
             _selected(list(repo.codemods))
     except batching.BatchError as exc:
         raise _fail(str(exc)) from None
-    settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version(), verify)
+    settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version(), verify, timeout)
     finished: list = []
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) \
