@@ -151,7 +151,7 @@ def _python_matrix_lines(source: bytes) -> list[tuple[int, list[str]]]:
             for item in node.value:
                 walk(item, in_matrix)
 
-    for document in yaml.compose_all(source.decode("utf-8-sig"), Loader=yaml.SafeLoader):
+    for document in pysyntax.yaml_nodes(source):
         walk(document, False)
     return [] if free_threaded[0] else found
 
@@ -161,8 +161,10 @@ class CiFreeThreadingCodemod(SideCodemod):
 
     def transform(self, ctx: Context) -> None:
         facts: SideFacts = ctx.facts
-        if not facts.all_claim:
-            return
+        sets_gil = b"PYTHON_GIL" in ctx.source or b"gil=0" in ctx.source
+        has_matrix = b"python-version" in ctx.source and b"matrix" in ctx.source
+        if not facts.all_claim or not (sets_gil or has_matrix):
+            return  # a workflow with neither is never parsed
         problem = pysyntax.yaml_problem(ctx.source)
         if problem is not None:
             ctx.finding(0, f"not read as YAML ({problem}): its GIL settings, if any, are left for a person")
@@ -171,15 +173,13 @@ class CiFreeThreadingCodemod(SideCodemod):
             ctx.finding(offset_of_line(ctx.source, line + 1), f"the Python matrix ({', '.join(versions)}) has no "
                         "free-threaded entry: every module now claims support, so consider adding `3.14t` "
                         "(PyO3 0.29+ builds free-threaded only for 3.14 and later)")
-        if b"PYTHON_GIL" not in ctx.source and b"gil=0" not in ctx.source:
+        if not sets_gil:
             return
-        import yaml
-
         new = _edit_lines(ctx.source)
-        old_doc = list(yaml.safe_load_all(ctx.source.decode("utf-8-sig")))
+        old_doc = pysyntax.yaml_load(ctx.source.decode("utf-8-sig"))
         try:
-            new_doc = list(yaml.safe_load_all(new.decode("utf-8-sig")))
-        except yaml.YAMLError:
+            new_doc = pysyntax.yaml_load(new.decode("utf-8-sig"))
+        except Exception:  # a YAMLError: the edit broke the file, so it is not made
             new_doc = None
         if new_doc != [_expected(d) for d in old_doc] or _still_set(new):
             for i, line in enumerate(ctx.source.decode("utf-8-sig").splitlines()):

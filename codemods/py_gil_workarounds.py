@@ -68,8 +68,13 @@ INFO = CodemodInfo(
     reads_rust=True,  # which modules claim support is read from the Rust
 )
 
+# Every workaround spells one of these (a skip's condition through `Py_GIL_DISABLED` or
+# `_is_gil_enabled`, a setting through `PYTHON_GIL` or `gil=0`, a filter through its message).
+_WORDS = (b"GIL", b"_gil_", b"gil=0", b"global interpreter lock")
+
+
 def _may_matter(source: bytes) -> bool:
-    return b"GIL" in source or b"gil" in source
+    return any(word in source for word in _WORDS)
 
 
 def _goes(facts: SideFacts, kind: str, text: str) -> bool:

@@ -62,13 +62,43 @@ def ini_problem(source: bytes) -> str | None:
     return None
 
 
+_YAML: dict[bytes, object] = syntax.run_cache()
+
+
+def yaml_loader():
+    """libyaml's safe loader when PyYAML has it (several times faster), else the pure-Python one."""
+    import yaml  # only runs that read YAML pay for the import
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def yaml_nodes(source: bytes) -> list:
+    """The composed documents (nodes with their marks), once per bytes; a YAMLError when they do not parse."""
+    found = _YAML.get(source)
+    if found is None:
+        import yaml
+
+        try:
+            found = list(yaml.compose_all(source.decode("utf-8-sig"), Loader=yaml_loader()))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            found = exc
+        _YAML[source] = found
+    if isinstance(found, Exception):
+        raise found
+    return found
+
+
 def yaml_problem(source: bytes) -> str | None:
     """Why a YAML file does not parse (None: it does)."""
-    import yaml  # only runs that edit YAML pay for the import
-
     try:
-        for _ in yaml.compose_all(source.decode("utf-8-sig"), Loader=yaml.SafeLoader):
-            pass
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        yaml_nodes(source)
+    except Exception as exc:  # YAMLError or UnicodeDecodeError, as yaml_nodes raised it
         return f"YAML error: {str(exc).splitlines()[0]}"
     return None
+
+
+def yaml_load(text: str) -> list:
+    """The documents' values (what the YAML means)."""
+    import yaml
+
+    return list(yaml.load_all(text, Loader=yaml_loader()))
