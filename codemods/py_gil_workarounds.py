@@ -68,13 +68,16 @@ INFO = CodemodInfo(
     reads_rust=True,  # which modules claim support is read from the Rust
 )
 
-# Every workaround spells one of these (a skip's condition through `Py_GIL_DISABLED` or
-# `_is_gil_enabled`, a setting through `PYTHON_GIL` or `gil=0`, a filter through its message).
-_WORDS = (b"GIL", b"_gil_", b"gil=0", b"global interpreter lock")
+# Every workaround spells one of these: a setting `PYTHON_GIL` or `gil=0`, a skip's condition
+# `Py_GIL_DISABLED` or `_is_gil_enabled`, a filter the warning's words (see pyside.is_gil_warning).
+_WORDS = (b"PYTHON_GIL", b"Py_GIL_DISABLED", b"_is_gil_enabled", b"gil=0", b"interpreter lock", b"load module",
+          b"safely without")
 
 
 def _may_matter(source: bytes) -> bool:
-    return any(word in source for word in _WORDS)
+    """Whether a file can hold a workaround; one that cannot is never parsed (a test that only
+    talks about the GIL, say)."""
+    return any(word in source for word in _WORDS) or (b"GIL" in source and b"enabled" in source)
 
 
 def _goes(facts: SideFacts, kind: str, text: str) -> bool:
