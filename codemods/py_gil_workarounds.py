@@ -27,7 +27,8 @@ What it will not do
       finding (it may still be needed, or may now be dead code); a skip whose condition is not
       plainly "running free-threaded" stays.
     - Edit a settings entry it cannot remove as a whole line (a one-line array): a finding.
-    - Read files outside the Python side, or parse one that never spells `GIL`/`gil`. A file that
+    - Read files outside the Python side, or parse one that spells none of what a workaround is
+      made of (`PYTHON_GIL`, `Py_GIL_DISABLED`, `_is_gil_enabled`, the warning's words). A file that
       does not parse as Python 3 is a finding for that file only.
 
 Fix safety
