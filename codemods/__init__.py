@@ -11,6 +11,7 @@ the Rust now declares.
 from __future__ import annotations
 
 from pyo3_migrate.codemods import (
+    as_py_pointer,
     attach,
     bound_api,
     call_args,
@@ -20,6 +21,7 @@ from pyo3_migrate.codemods import (
     extract,
     from_py_object,
     from_py_with,
+    initializer_from,
     gil_used,
     interpreter_aware_cells,
     into_pyobject,
@@ -42,6 +44,7 @@ from pyo3_migrate.core.codemod import Codemod
 
 REGISTRY: tuple[Codemod, ...] = (
     bound_api.CODEMOD,
+    as_py_pointer.CODEMOD,
     into_pyobject.CODEMOD,
     call_args.CODEMOD,
     cast.CODEMOD,
@@ -58,6 +61,7 @@ REGISTRY: tuple[Codemod, ...] = (
     from_py_object.CODEMOD,
     pymutex_path.CODEMOD,
     superclass_init.CODEMOD,
+    initializer_from.CODEMOD,
     raw_pointers.CODEMOD,
     gil_used.CODEMOD,
     removed_features.CODEMOD,

@@ -11,6 +11,10 @@ What it does
     Raising either is a decision about who can still build or install the package (CI images,
     users on old interpreters), so it is left to a person.
 
+    From 0.29, `pyo3-build-config` reads what the build scripts of `pyo3`/`pyo3-ffi` export, so a
+    crate that depends on it without depending on one of those directly no longer builds: a
+    finding that holds the requirement at 0.28 until a person adds the dependency.
+
 What it will not do
     - Edit `rust-version` or `requires-python`. `abi3-py3X` features are `removed-features`' job.
 
@@ -25,7 +29,7 @@ import tomllib
 
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Safety
-from pyo3_migrate.core.version import Version
+from pyo3_migrate.core.version import V0_29, Version
 
 INFO = CodemodInfo(
     id="toolchain",
@@ -61,6 +65,17 @@ def _line_of(source: bytes, key: str) -> int:
     return m.start() if m else 0
 
 
+def _build_config_alone(doc: dict) -> bool:
+    """`pyo3-build-config` among the crate's dependencies without `pyo3`/`pyo3-ffi` in [dependencies]."""
+    tables = [doc.get(k) or {} for k in ("dependencies", "build-dependencies", "dev-dependencies")]
+    tables += [(t or {}).get(k) or {} for t in (doc.get("target") or {}).values() if isinstance(t, dict)
+               for k in ("dependencies", "build-dependencies")]
+    uses_it = any("pyo3-build-config" in table for table in tables)
+    direct = [doc.get("dependencies") or {}] + [(t or {}).get("dependencies") or {}
+                                                for t in (doc.get("target") or {}).values() if isinstance(t, dict)]
+    return uses_it and not any(name in table for table in direct for name in ("pyo3", "pyo3-ffi"))
+
+
 class ToolchainCodemod(Codemod):
     info = INFO
 
@@ -77,6 +92,10 @@ class ToolchainCodemod(Codemod):
             if want and floor and floor < want:
                 ctx.finding(_line_of(ctx.source, "rust-version"), f"PyO3 {release} needs Rust {want[0]}.{want[1]} "
                             f"(`rust-version` says {declared}): raise it if the crate's toolchains can follow")
+            if ctx.target >= V0_29 and _build_config_alone(doc):
+                ctx.finding(_line_of(ctx.source, "pyo3-build-config"), "from PyO3 0.29 a crate that uses "
+                            "`pyo3-build-config` needs `pyo3` or `pyo3-ffi` as a direct dependency too (it reads "
+                            "what their build scripts export): add one to [dependencies]", V0_29)
         elif ctx.path.name == "pyproject.toml":
             declared = (doc.get("project") or {}).get("requires-python")
             want = needed(PYTHON, ctx.target)
