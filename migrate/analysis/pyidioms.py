@@ -124,8 +124,22 @@ def free_threaded_names(module: cst.Module) -> set[str]:
     return names
 
 
+class _AsksForTheGil(cst.CSTVisitor):
+    """Whether an expression asks if the GIL is on (a call, the config var, or a name bound to one)."""
+
+    def __init__(self, names: set[str]):
+        super().__init__()
+        self.names = names
+        self.hit = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.hit = self.hit or gil_enabled_call(node) or config_gil_disabled(node) or (
+            isinstance(node, cst.Name) and node.value in self.names)
+        return not self.hit
+
+
 class _Branches(cst.CSTVisitor):
-    """Branches that still depend on whether the GIL is on (after the removals)."""
+    """Branches whose test asks whether the GIL is on."""
 
     METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
 
@@ -135,18 +149,9 @@ class _Branches(cst.CSTVisitor):
         self.lines: list[int] = []
 
     def _test(self, test: cst.BaseExpression, node: cst.CSTNode) -> None:
-        class Find(cst.CSTVisitor):
-            hit = False
-
-            def on_visit(self, inner: cst.CSTNode) -> bool:
-                if gil_enabled_call(inner) or config_gil_disabled(inner) or (
-                        isinstance(inner, cst.Name) and inner.value in outer.names):
-                    Find.hit = True
-                return not Find.hit
-
-        outer = self
-        test.visit(Find())
-        if Find.hit:
+        asks = _AsksForTheGil(self.names)
+        test.visit(asks)
+        if asks.hit:
             self.lines.append(self.get_metadata(cst.metadata.PositionProvider, node).start.line)
 
     def visit_If(self, node: cst.If) -> None:

@@ -363,7 +363,8 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
             if note not in results[path].failures:
                 results[path].failures.append(note)
             continue
-        _drop_suppressed(ctx, result := results[path])
+        result = results[path]
+        _drop_suppressed(ctx, result)
         withheld = dict(options.report_only).get(codemod.info.id)
         if withheld is not None:
             ctx.findings.extend(_unapplied(ctx, withheld))
