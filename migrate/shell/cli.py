@@ -106,21 +106,21 @@ class Color(str, Enum):
     never = "never"
 
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Project roots (directories holding Cargo.toml).")]
+PathsArg = Annotated[list[Path], typer.Argument(metavar="PATH...", help="Projects: a directory anywhere inside one, or a Cargo.toml (its root is found as cargo does).")]
 TargetOpt = Annotated[
     Optional[str],
-    typer.Option("--target-pyo3", help="PyO3 version to migrate to (X.Y or X.Y.Z); default: each crate's own."),
+    typer.Option("--target-pyo3", metavar="X.Y", help="PyO3 version to migrate to (X.Y, X.Y.Z or latest); default: each crate's own."),
 ]
 CodemodOpt = Annotated[
-    Optional[list[str]], typer.Option("--codemod", "-c", help="Run only these codemods (repeatable, or a comma list); see `list`.")
+    Optional[list[str]], typer.Option("--codemod", "-c", metavar="ID[,ID]", help="Run only these codemods (repeatable, or a comma list); see `list`.")
 ]
 FormatOpt = Annotated[Optional[Format], typer.Option("--format", help="Output format (sarif: SARIF 2.1.0; github: workflow annotations).")]
 FailOnOpt = Annotated[Optional[FailOn], typer.Option("--fail-on", help="What makes the exit code 1: pending changes (with --check), findings, both, none.")]
 ColorOpt = Annotated[Color, typer.Option("--color", help="Colour the diff: auto (a terminal, unless NO_COLOR; FORCE_COLOR forces), always, never.")]
 UnsafeOpt = Annotated[Optional[bool], typer.Option("--unsafe", help="Also apply fixes marked unsafe.")]
-ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="Never read paths matching this glob (repeatable).")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", metavar="GLOB", help="Never read paths matching this glob (repeatable).")]
 JobsOpt = Annotated[
-    Optional[int], typer.Option("--jobs", "-j", min=1, help="Projects migrated at once (default: the number of cores).")
+    Optional[int], typer.Option("--jobs", "-j", min=1, metavar="N", help="Projects migrated at once (default: the number of cores).")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, and no line per fix: only findings and errors.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Also a line per project: crates, files read, changed, time.")]
