@@ -37,24 +37,13 @@ from __future__ import annotations
 
 import re
 
-from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts, absorb_doubled_blanks, drop_explaining_comments
+from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts, side_info, absorb_doubled_blanks, drop_explaining_comments
 from pyo3_migrate.core import pysyntax
-from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
+from pyo3_migrate.core.codemod import Context
 from pyo3_migrate.core.lines import offset_of_line
-from pyo3_migrate.core.model import Safety
-from pyo3_migrate.core.version import V0_23
 
-INFO = CodemodInfo(
-    id="ci-free-threading",
-    summary="remove PYTHON_GIL=0 from CI once every module claims support; suggest a 3.14t matrix entry",
-    language="yaml",
-    safety=Safety.SAFE,
-    min_target=V0_23,
-    max_target=None,
-    guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
-    docs=__doc__.strip(),
-    reads_rust=True,  # which modules claim support is read from the Rust
-)
+INFO = side_info(__doc__, id="ci-free-threading", language="yaml",
+                 summary="remove PYTHON_GIL=0 from CI once every module claims support; suggest a 3.14t matrix entry")
 
 _KEY_LINE = re.compile(r"""^\s*["']?PYTHON_GIL["']?\s*:\s*(["']?)0\1\s*(#.*)?$""")
 _EXPORT_LINE = re.compile(r"^\s*(export\s+)?PYTHON_GIL=0\s*(#.*)?$")

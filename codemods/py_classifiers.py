@@ -30,23 +30,12 @@ import tomllib
 
 import tomlkit
 
-from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts
+from pyo3_migrate.analysis.pyside import SideCodemod, SideFacts, side_info
 from pyo3_migrate.core import pysyntax
-from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
-from pyo3_migrate.core.model import Safety
-from pyo3_migrate.core.version import V0_23
+from pyo3_migrate.core.codemod import Context
 
-INFO = CodemodInfo(
-    id="py-classifiers",
-    summary="add the `Free Threading` trove classifier when every module claims support",
-    language="toml",
-    safety=Safety.SAFE,
-    min_target=V0_23,
-    max_target=None,
-    guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
-    docs=__doc__.strip(),
-    reads_rust=True,  # which modules claim support is read from the Rust
-)
+INFO = side_info(__doc__, id="py-classifiers", language="toml",
+                 summary="add the `Free Threading` trove classifier when every module claims support")
 
 CLASSIFIER = "Programming Language :: Python :: Free Threading :: "
 _UPPER = re.compile(r"<\s*=?\s*3\.(\d+)")

@@ -44,6 +44,7 @@ import tomllib
 
 from pyo3_migrate.analysis.pyside import (
     SideCodemod,
+    side_info,
     SideFacts,
     absorb_doubled_blanks,
     drop_explaining_comments,
@@ -52,22 +53,11 @@ from pyo3_migrate.analysis.pyside import (
     ignores_gil_warning,
 )
 from pyo3_migrate.core import pysyntax
-from pyo3_migrate.core.codemod import GUIDE, CodemodInfo, Context
+from pyo3_migrate.core.codemod import Context
 from pyo3_migrate.core.lines import offset_of_line
-from pyo3_migrate.core.model import Safety
-from pyo3_migrate.core.version import V0_23
 
-INFO = CodemodInfo(
-    id="py-gil-workarounds",
-    summary="remove PYTHON_GIL=0, GIL-warning filters and free-threaded skips once the modules claim support",
-    language="python",
-    safety=Safety.SAFE,
-    min_target=V0_23,
-    max_target=None,
-    guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
-    docs=__doc__.strip(),
-    reads_rust=True,  # which modules claim support is read from the Rust
-)
+INFO = side_info(__doc__, id="py-gil-workarounds", language="python",
+                 summary="remove PYTHON_GIL=0, GIL-warning filters and free-threaded skips once the modules claim support")
 
 # Every workaround spells one of these: a setting `PYTHON_GIL` or `gil=0`, a skip's condition
 # `Py_GIL_DISABLED` or `_is_gil_enabled`, a filter the warning's words (see pyside.is_gil_warning).

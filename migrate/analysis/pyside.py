@@ -17,7 +17,9 @@ from pathlib import Path
 from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.attributes import attr_uses, attribute_options
 from pyo3_migrate.analysis.modules import ExtensionModule, extension_modules
-from pyo3_migrate.core.codemod import Codemod, Snapshot
+from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Snapshot, info_from_module
+from pyo3_migrate.core.model import Safety
+from pyo3_migrate.core.version import V0_23
 
 
 class Scope(Enum):
@@ -139,6 +141,16 @@ def absorb_doubled_blanks(lines: list[str], keep: list[bool]) -> None:
         if j < len(lines) and previous_blank and not lines[j].strip():
             keep[j] = False
         i = j
+
+
+FREE_THREADING_GUIDE = f"{GUIDE}#default-to-supporting-free-threaded-python"
+
+
+def side_info(module_doc: str | None, **fields) -> CodemodInfo:
+    """A Python-side codemod's metadata: safe, from 0.23 (where `gil_used` exists) with no upper
+    bound, reading the Rust (which modules claim support); `fields` add or override."""
+    defaults = dict(safety=Safety.SAFE, min_target=V0_23, max_target=None, guide=FREE_THREADING_GUIDE, reads_rust=True)
+    return info_from_module(module_doc, **{**defaults, **fields})
 
 
 class SideCodemod(Codemod):
