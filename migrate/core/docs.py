@@ -1,6 +1,7 @@
 """Rust examples in doc comments: found, read as the snippet they are, and edited back in place.
 
-`cargo test` compiles the fenced code blocks of `///` and `//!` comments (doctests), so a migration
+`cargo test` compiles the fenced code blocks of `///` and `//!` comments and of `#[doc = ".."]`
+strings (doctests), so a migration
 that leaves them on the old API leaves a crate whose tests do not build. A block is Rust when its
 fence says nothing or only what rustdoc reads as Rust (`rust`, `no_run`, `should_panic`,
 `compile_fail`, `ignore`, `edition2021`, ...). Its lines become a snippet: the comment marker and
@@ -36,6 +37,8 @@ class SnippetLine:
 class Snippet:
     lines: tuple[SnippetLine, ...]
     text: bytes  # the code, one line per line, joined with "\n"
+    # what new code may not contain to go back in place (the quote that would end a `#[doc = ".."]`)
+    forbidden: tuple[bytes, ...] = ()
 
 
 def _is_rust_fence(info: bytes) -> bool:
@@ -93,7 +96,7 @@ def snippets(source: bytes, root: Node) -> list[Snippet]:
                 line_start = source.rfind(b"\n", 0, start) + 1
                 lines.append(SnippetLine(content_start, end, source[line_start:content_start]))
         # an unclosed fence is not a block rustdoc compiles: dropped
-    return found
+    return found + attribute_snippets(source, root)
 
 
 def markdown_snippets(source: bytes) -> list[Snippet]:
@@ -101,9 +104,14 @@ def markdown_snippets(source: bytes) -> list[Snippet]:
     is anyone's code), hidden `# ` lines read as code, as rustdoc does when the file is included."""
     if b"```" not in source:
         return []
+    return _fenced(source, 0, len(source), bare_is_rust=False)
+
+
+def _fenced(source: bytes, begin: int, finish: int, bare_is_rust: bool, forbidden: tuple[bytes, ...] = ()) -> list[Snippet]:
+    """The Rust blocks fenced with ``` in source[begin:finish], read line by line."""
     found, inside, lines = [], False, []
-    offset = 0
-    for raw in source.splitlines(keepends=True):
+    offset = begin
+    for raw in source[begin:finish].splitlines(keepends=True):
         end = offset + len(raw.rstrip(b"\r\n"))
         content = source[offset:end]
         stripped = content.lstrip()
@@ -111,23 +119,49 @@ def markdown_snippets(source: bytes) -> list[Snippet]:
         if stripped.startswith(b"```"):
             if inside:
                 if lines:
-                    found.append(_snippet(source, lines))
+                    found.append(_snippet(source, lines, forbidden))
                 inside, lines = False, []
             else:
                 info = stripped[3:].strip()
-                inside = b"rust" in info.lower() and _is_rust_fence(info)
+                inside = (bare_is_rust or b"rust" in info.lower()) and _is_rust_fence(info)
                 inside = inside or None  # a block of another language: skip to its end
         elif inside:
             start = offset + indent
             if stripped.startswith(b"# ") or stripped == b"#":
                 start += min(2, len(stripped))
-            lines.append(SnippetLine(start, end, source[offset:start]))
+            line_start = source.rfind(b"\n", 0, offset) + 1
+            lines.append(SnippetLine(start, end, source[line_start:start]))
         offset += len(raw)
     return found
 
 
-def _snippet(source: bytes, lines: list[SnippetLine]) -> Snippet:
-    return Snippet(tuple(lines), b"\n".join(source[line.start:line.end] for line in lines))
+def attribute_snippets(source: bytes, root: Node) -> list[Snippet]:
+    """The Rust blocks of `#[doc = r#".."#]` and `#[doc = ".."]` strings whose bytes are their text
+    (a string with a backslash escape is left alone: its lines are not the file's)."""
+    found = []
+    for item in nodes_of_kinds(root, ("attribute_item", "inner_attribute_item")):
+        attribute = next((c for c in item.named_children if c.type == "attribute"), None)
+        value = attribute.child_by_field_name("value") if attribute is not None else None
+        path = attribute.named_children[0] if attribute is not None and attribute.named_children else None
+        if value is None or path is None or source[path.start_byte:path.end_byte] != b"doc":
+            continue
+        text = source[value.start_byte:value.end_byte]
+        if value.type == "raw_string_literal":
+            opening = text[: text.index(b'"') + 1]
+            hashes = opening.count(b"#")
+            begin, finish = value.start_byte + len(opening), value.end_byte - 1 - hashes
+            forbidden = (b'"' + b"#" * hashes,)
+        elif value.type == "string_literal" and b"\\" not in text:
+            begin, finish, forbidden = value.start_byte + 1, value.end_byte - 1, (b'"', b"\\")
+        else:
+            continue
+        if b"```" in source[begin:finish]:
+            found += _fenced(source, begin, finish, bare_is_rust=True, forbidden=forbidden)
+    return found
+
+
+def _snippet(source: bytes, lines: list[SnippetLine], forbidden: tuple[bytes, ...] = ()) -> Snippet:
+    return Snippet(tuple(lines), b"\n".join(source[line.start:line.end] for line in lines), forbidden)
 
 
 def edits_back(source: bytes, snippet: Snippet, new_text: bytes) -> list[Edit]:
