@@ -197,6 +197,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
             broken.add(path)
             results[path].input_error = problem
     current = dict(contents)
+    order = [(path, path.suffix == ".rs") for path in sorted(current)]  # the paths never change in a run
     final_findings: dict[Path, list] = {}
     last: dict[str, _Outcome] = {}  # codemod id -> its latest run
     for number in range(1, MAX_PASSES + 1):
@@ -211,7 +212,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
             if not shown.crates and codemod.info.triggers:
                 continue
             snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project, original=contents)
-            seen = _read_by(codemod.info, snapshot)
+            seen = _read_by(codemod.info, snapshot, order)
             previous = last.get(codemod.info.id)
             if previous is not None and not previous.changed and previous.inputs == seen:
                 previous.replay(results, final_findings)  # a pure codemod on the same bytes: the same outcome
@@ -304,14 +305,21 @@ def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) 
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
 
-def _read_by(info: CodemodInfo, snapshot: Snapshot) -> tuple:
+def _read_by(info: CodemodInfo, snapshot: Snapshot, order: list[tuple[Path, bool]]) -> tuple:
     """The (path, bytes) a codemod's run depends on: the Rust files of the crates it is shown, and
-    the other files its kind reads."""
+    the other files its kind reads. `order`: every path, sorted, with whether it is Rust."""
     reads = _READS.setdefault(info.id, {})
-    for path in snapshot.contents:
-        if path not in reads:
-            reads[path] = info.reads(path)
-    return tuple((p, data) for p, data in sorted(snapshot.contents.items()) if reads[p] and snapshot.shows(p))
+    whole = snapshot.project is snapshot.full_project
+    shown = () if whole else snapshot.shown_rust
+    contents = snapshot.contents
+    out = []
+    for path, is_rust in order:
+        wanted = reads.get(path)
+        if wanted is None:
+            wanted = reads[path] = info.reads(path)
+        if wanted and (whole or not is_rust or path in shown):
+            out.append((path, contents[path]))
+    return tuple(out)
 
 
 _READS: dict[str, dict[Path, bool]] = syntax.run_cache()  # codemod id -> path -> whether it reads it
