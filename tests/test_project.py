@@ -118,3 +118,18 @@ def test_a_member_given_alone_names_the_workspace_its_pyo3_comes_from(tmp_path):
     with pytest.raises(ProjectError, match=r"comes from the workspace at .*: run on .* instead"):
         discover(member)
     assert [c.name for c in discover(tmp_path).pyo3_crates()] == ["py"]
+
+
+def test_the_root_is_the_workspace_only_for_its_members(tmp_path):
+    from pyo3_migrate.core.project import find_root
+
+    root = _write(tmp_path, {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\nexclude = ["crates/vendored"]\n',
+        "crates/a/Cargo.toml": CRATE, "crates/a/src/lib.rs": "",
+        "crates/vendored/Cargo.toml": CRATE, "crates/vendored/src/lib.rs": "",
+        "tools/b/Cargo.toml": CRATE, "tools/b/src/lib.rs": "",
+    })
+    (root / ".git").mkdir()
+    assert find_root(root / "crates" / "a" / "src") == root.resolve()
+    assert find_root(root / "crates" / "vendored") == (root / "crates" / "vendored").resolve()
+    assert find_root(root / "tools" / "b" / "Cargo.toml") == (root / "tools" / "b").resolve()

@@ -7,6 +7,7 @@ The codemods decide on these facts; they never read the disk themselves.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tomllib
@@ -260,13 +261,24 @@ def find_root(path: Path) -> Path:
     root = nearest
     for directory in chain[chain.index(nearest) + 1:]:
         manifest = directory / "Cargo.toml"
-        if manifest.is_file() and "workspace" in _read_toml(manifest):
-            root = directory
+        if manifest.is_file():
+            workspace = _read_toml(manifest).get("workspace")
+            if isinstance(workspace, dict) and _member(workspace, nearest.relative_to(directory).as_posix()):
+                root = directory
     for directory in chain[chain.index(root):]:
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file() and "maturin" in _read_toml(pyproject).get("tool", {}):
             return directory
     return root
+
+
+def _member(workspace: dict, directory: str) -> bool:
+    """Whether a crate directory (relative to the workspace root) is one of its members, as
+    cargo reads `members` and `exclude` globs."""
+    if any(fnmatch.fnmatchcase(directory, g.rstrip("/")) or directory.startswith(g.rstrip("/") + "/")
+           for g in workspace.get("exclude", [])):
+        return False
+    return any(fnmatch.fnmatchcase(directory, g.rstrip("/")) for g in workspace.get("members", []))
 
 
 def discover(root: Path) -> Project:
