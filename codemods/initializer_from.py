@@ -37,7 +37,7 @@ INFO = CodemodInfo(
     max_target=None,
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
-    triggers=("new",),
+    triggers=("#[new]",),
     reports_only=True,
     removes_at=V0_28,
 )
