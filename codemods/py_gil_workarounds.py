@@ -8,12 +8,14 @@ What it does
     with no `gil_used = true`), this codemod removes, in the project's Python side (its package,
     tests, conftest.py and noxfile.py files, pytest settings):
 
-        os.environ["PYTHON_GIL"] = "0"                       (and .setdefault, putenv, monkeypatch.setenv)
+        os.environ["PYTHON_GIL"] = "0"                       (and .setdefault, putenv, monkeypatch.setenv,
+                                                             nox's session.env[..] and env={"PYTHON_GIL": "0"})
         warnings.filterwarnings("ignore", message=".*GIL has been enabled.*", category=RuntimeWarning)
         @pytest.mark.filterwarnings("ignore:The global interpreter lock:RuntimeWarning")
         pytestmark = [pytest.mark.filterwarnings(..GIL..), ...]          (the element; the line if alone)
         @pytest.mark.skipif(sysconfig.get_config_var("Py_GIL_DISABLED"), reason="... GIL ...")
-        filterwarnings / env entries in [tool.pytest.ini_options], pytest.ini, tox.ini, setup.cfg
+        filterwarnings / env entries in [tool.pytest.ini_options], pytest.ini, tox.ini, setup.cfg,
+        and `PYTHON_GIL = 0` in the `setenv` of tox's test environments
 
     The comment block directly above a removed line goes with it when it talks about the GIL or
     free-threading; imports that only the removed code used go too; another statement sharing
@@ -86,7 +88,8 @@ def _goes(facts: SideFacts, kind: str, text: str) -> bool:
 
 
 def _settings_entries(path_name: str, source: bytes) -> dict[str, list[str]] | None:
-    """{"filterwarnings": [...], "env": [...]} of the file's pytest settings (None: none there)."""
+    """{"filterwarnings": [...], "env": [...], "setenv": [...]} of the file's pytest settings and tox
+    test environments (None: none there)."""
     text = source.decode("utf-8-sig")
     if path_name == "pyproject.toml":
         table = tomllib.loads(text).get("tool", {}).get("pytest", {}).get("ini_options")
@@ -97,10 +100,15 @@ def _settings_entries(path_name: str, source: bytes) -> dict[str, list[str]] | N
     parser = configparser.RawConfigParser(strict=False)
     parser.read_string(text)
     section = "tool:pytest" if path_name == "setup.cfg" else "pytest"
-    if not parser.has_section(section):
-        return None
-    return {key: [v.strip() for v in parser.get(section, key, fallback="").splitlines() if v.strip()]
-            for key in ("filterwarnings", "env")}
+
+    def lines(section: str, key: str) -> list[str]:
+        return [v.strip() for v in parser.get(section, key, fallback="").splitlines() if v.strip()]
+
+    entries = {key: lines(section, key) if parser.has_section(section) else [] for key in ("filterwarnings", "env")}
+    # tox's test environments set the environment their commands (pytest among them) run in
+    testenvs = [s for s in parser.sections() if s == "testenv" or s.startswith("testenv:")] if path_name == "tox.ini" else []
+    entries["setenv"] = [v for s in testenvs for v in lines(s, "setenv")]
+    return entries if parser.has_section(section) or testenvs else None
 
 
 def _entry_of_line(path_name: str, line: str) -> str | None:
@@ -120,7 +128,7 @@ def _entry_of_line(path_name: str, line: str) -> str | None:
 
 def _drops(facts: SideFacts, entries: dict[str, list[str]]) -> dict[str, set[str]]:
     drop = {"filterwarnings": {e for e in entries["filterwarnings"] if ignores_gil_warning(e) and facts.acts_on(e)}}
-    drop["env"] = {e for e in entries["env"] if facts.all_claim and "=" in e
+    drop["env"] = {e for key in ("env", "setenv") for e in entries.get(key, []) if facts.all_claim and "=" in e
                    and gil_off_setting(e.split("=", 1)[0].split(":")[-1], e.split("=", 1)[1])}
     return drop
 
@@ -144,7 +152,7 @@ def _without_lines(source: bytes, path_name: str, drop: set[str]) -> tuple[bytes
     return bom + "".join(line for line, kept in zip(lines, keep) if kept).encode(), removed
 
 
-_KEY = re.compile(r"^\s*(filterwarnings|env)\s*=\s*(\[)?\s*([#;].*)?$")
+_KEY = re.compile(r"^\s*(filterwarnings|env|setenv)\s*=\s*(\[)?\s*([#;].*)?$")
 
 
 def _drop_emptied_keys(lines: list[str], keep: list[bool], path_name: str) -> None:

@@ -185,6 +185,18 @@ class _Remover(cst.CSTTransformer):
     def leave_ClassDef(self, original, updated):
         return self._decorated(updated)
 
+    # -- entries of a dict (`env={..}`)
+    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+        kept = []
+        for element in updated.elements:
+            if self.decide(element) is not REMOVE:
+                kept.append(element)
+                continue
+            self.removal.nodes.append(element)
+            if kept:
+                kept[-1] = kept[-1].with_changes(comma=element.comma)
+        return updated if len(kept) == len(updated.elements) else updated.with_changes(elements=kept)
+
     # -- elements of a list (`pytestmark = [..]`)
     def leave_List(self, original: cst.List, updated: cst.List) -> cst.List:
         kept = []

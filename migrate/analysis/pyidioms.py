@@ -37,12 +37,15 @@ def workaround_of(node: cst.CSTNode, free_threaded_names: set[str]) -> Workaroun
         target = node.targets[0].target
         if isinstance(target, cst.Name) and target.value == "pytestmark":
             return _mark(node.value, free_threaded_names)
-        if isinstance(target, cst.Subscript) and (dotted(target.value) or "").endswith("environ") \
+        if isinstance(target, cst.Subscript) and (dotted(target.value) or "").endswith(("environ", ".env")) \
                 and len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
             name, value = string_value(target.slice[0].slice.value), string_value(node.value)
             return Workaround("env") if name is not None and value is not None and gil_off_setting(name, value) else None
     if isinstance(node, cst.Call):
         return _mark(node, free_threaded_names)
+    if isinstance(node, cst.DictElement):  # `env={"PYTHON_GIL": "0"}` (nox's session.run, subprocess)
+        key, value = string_value(node.key), string_value(node.value)
+        return Workaround("env") if key is not None and value is not None and gil_off_setting(key, value) else None
     return None
 
 
