@@ -327,11 +327,21 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
                 if f.kind in PY_ISH and not f.name.isdigit():
                     py_field_names.setdefault(f.name, set()).add(name)
     result = Survey(types, structs, py_field_names)
+    py_words = _py_words(types, py_field_names)
     for path in paths:
         source = snapshot.contents[path]
-        if any(word in source for word in CLONE_WORDS):
+        if any(word in source for word in CLONE_WORDS) and any(word in source for word in py_words):
             result.files[path] = survey_file(result, source, FileIndex.build(source))
     return result
+
+
+def _py_words(types: "_Types", py_field_names: dict[str, set[str]]) -> list[bytes]:
+    """What a file with a Py clone site spells: `Py` (the types, PyO3's names), an alias of it, a
+    struct that holds one, or `.field` of such a field. A file with none of them is not surveyed."""
+    words = {b"Py", *(a.encode() for a in types.py_aliases)}
+    words.update(s.encode() for structs in py_field_names.values() for s in structs)
+    words.update(b"." + name.encode() for name in py_field_names)
+    return sorted(words)
 
 
 def survey_file(sv: Survey, source: bytes, index: FileIndex) -> FileSurvey:
