@@ -226,3 +226,14 @@ def test_a_timeout_or_a_crash_fails_that_repository_only(fleet, monkeypatch):
     outcomes = batch.run_batch(batch.read_manifest(fleet / "batch.toml")[:2], batch.Settings(fleet / "out2"),
                                Crashing(), lambda repo: ([], None))
     assert [o.status for o in outcomes] == ["failed", "failed"] and "worker crashed" in outcomes[0].detail
+
+
+def test_latest_as_a_target(fleet):
+    (fleet / "one.txt").write_text("clean\n")
+    args = ("batch", str(fleet / "one.txt"), "--out", str(fleet / "out"), "--target-pyo3", "latest", "--apply")
+    first = invoke(*args)
+    assert "| clean | changed |" in first.stdout, first.stdout
+    assert git(fleet / "clean", "branch", "--list", "pyo3-migrate/0.30").stdout.strip(), "latest is named as the release"
+    fresh = ("batch", str(fleet / "one.txt"), "--out", str(fleet / "out2"), "--target-pyo3", "latest", "--apply")
+    again = invoke(*fresh)  # no state in this output folder: the branch's record says it is done
+    assert "| clean | done |" in again.stdout and "its branch already records" in again.stdout

@@ -155,7 +155,10 @@ def _already_done(source: Path, branch: str, target: str) -> bool:
     found = re.search(rf"^{RECORD_KEY}-To: (\S+)$", log.stdout, re.MULTILINE) if log.returncode == 0 else None
     if found is None or target == "own":
         return found is not None and target == "own"
-    done, wanted = Version.parse(found[1]), Version.parse(target)
+    try:
+        done, wanted = Version.parse(found[1]), Version.parse(target)
+    except ValueError:  # `latest`, or a record written by hand: only the same words match
+        return found[1] == target
     return (done.major, done.minor) == (wanted.major, wanted.minor)
 
 

@@ -212,6 +212,10 @@ def _target(text: str) -> Version:
     return version
 
 
+def _line(version: Version) -> str:
+    return f"{version.major}.{version.minor}"
+
+
 def _unknown_line(version: Version) -> str:
     """Why a release line is not a target: unpublished, or newer than this tool (asked of the
     registry's index, only on this error path)."""
@@ -614,9 +618,10 @@ def batch(
         if target_pyo3 is not None:
             _target(target_pyo3)
             repos = [replace(r, target=r.target or target_pyo3) for r in repos]
+        repos = [replace(r, target=_line(_target(r.target)) if r.target == "latest" else r.target) for r in repos]
         for repo in repos:
             if repo.target is not None:
-                _target(repo.target)
+                _target(repo.target)  # a release this tool knows, before any repository is touched
             _selected(list(repo.codemods))
     except batching.BatchError as exc:
         raise _fail(str(exc)) from None
