@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import tomllib
 
+from pyo3_migrate.core.cargo import dependency_tables
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Safety
 from pyo3_migrate.core.version import V0_29, Version
@@ -67,13 +68,10 @@ def _line_of(source: bytes, key: str) -> int:
 
 def _build_config_alone(doc: dict) -> bool:
     """`pyo3-build-config` among the crate's dependencies without `pyo3`/`pyo3-ffi` in [dependencies]."""
-    tables = [doc.get(k) or {} for k in ("dependencies", "build-dependencies", "dev-dependencies")]
-    tables += [(t or {}).get(k) or {} for t in (doc.get("target") or {}).values() if isinstance(t, dict)
-               for k in ("dependencies", "build-dependencies")]
-    uses_it = any("pyo3-build-config" in table for table in tables)
-    direct = [doc.get("dependencies") or {}] + [(t or {}).get("dependencies") or {}
-                                                for t in (doc.get("target") or {}).values() if isinstance(t, dict)]
-    return uses_it and not any(name in table for table in direct for name in ("pyo3", "pyo3-ffi"))
+    uses_it = any("pyo3-build-config" in table for _, table in
+                  dependency_tables(doc, ("dependencies", "build-dependencies", "dev-dependencies"), workspace=False))
+    direct = dependency_tables(doc, ("dependencies",), workspace=False)
+    return uses_it and not any(name in table for _, table in direct for name in ("pyo3", "pyo3-ffi"))
 
 
 class ToolchainCodemod(Codemod):

@@ -185,31 +185,27 @@ class _Remover(cst.CSTTransformer):
     def leave_ClassDef(self, original, updated):
         return self._decorated(updated)
 
-    # -- entries of a dict (`env={..}`)
-    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+    # -- elements of a dict (`env={..}`) or a list (`pytestmark = [..]`)
+    def _kept(self, elements, decided) -> list:
+        """The elements `decide` keeps; an element before a removed one takes its comma, so the
+        layout after it stays."""
         kept = []
-        for element in updated.elements:
-            if self.decide(element) is not REMOVE:
+        for element in elements:
+            if self.decide(decided(element)) is not REMOVE:
                 kept.append(element)
                 continue
-            self.removal.nodes.append(element)
+            self.removal.nodes.append(decided(element))
             if kept:
                 kept[-1] = kept[-1].with_changes(comma=element.comma)
+        return kept
+
+    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+        kept = self._kept(updated.elements, lambda element: element)
         return updated if len(kept) == len(updated.elements) else updated.with_changes(elements=kept)
 
-    # -- elements of a list (`pytestmark = [..]`)
     def leave_List(self, original: cst.List, updated: cst.List) -> cst.List:
-        kept = []
-        for element in updated.elements:
-            if self.decide(element.value) is not REMOVE:
-                kept.append(element)
-                continue
-            self.removal.nodes.append(element.value)
-            if kept:  # the element before takes this one's comma: the layout after it stays
-                kept[-1] = kept[-1].with_changes(comma=element.comma)
-        if len(kept) == len(updated.elements):
-            return updated
-        return updated.with_changes(elements=kept)
+        kept = self._kept(updated.elements, lambda element: element.value)
+        return updated if len(kept) == len(updated.elements) else updated.with_changes(elements=kept)
 
 
 def remove(module: cst.Module, decide: Callable[[cst.CSTNode], object],

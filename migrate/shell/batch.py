@@ -325,14 +325,14 @@ def _migrate_repo(repo: Repo, settings: Settings, selected: list, options: engin
 
 
 def _hop_targets(result, target: Version) -> list[Version]:
-    """The release lines the commits stop at: after each crate's own line, up to the target."""
-    from pyo3_migrate.analysis.companions import PYO3_LINES
+    """The release lines the commits stop at (`plan`'s hops): after each crate's own line, up to the
+    target (the last one exactly as asked)."""
+    from pyo3_migrate.shell.plan import hops
 
     own = min((c.pyo3_version for c in result.project.pyo3_crates() if c.pyo3_version), default=target)
     final = result.target or target
-    lines = [Version.parse(line) for line in PYO3_LINES]
-    hops = [v for v in lines if (own.major, own.minor) < (v.major, v.minor) <= (final.major, final.minor)]
-    return hops[:-1] + [final] if hops else [final]
+    lines = [Version(*line) for line in hops(own, final)]
+    return lines[:-1] + [final] if lines else [final]
 
 
 def _pr_body(repo: Repo, outcome: Outcome, result, before: str) -> str:

@@ -164,6 +164,7 @@ def _options(target: str | None, unsafe: bool, free_threaded: bool, ids=None,
 class _Settings:
     """What a command runs with: its options, then the project's settings file, then the defaults."""
 
+    roots: list[Path]  # each given path's project root, once each (see _roots)
     target: str | None
     ids: list[str] | None
     options: engine.Options
@@ -196,7 +197,7 @@ def _settings(paths: list[Path], target=None, ids=None, unsafe=None, free_thread
     globs = tuple(exclude or ()) + tuple(found.get("exclude", ()))
     options = _options(target, pick(unsafe, "unsafe", False), pick(free_threaded, "declare-free-threaded", False), ids,
                        level_value, globs)
-    return _Settings(target, ids, options, fmt, fail)
+    return _Settings(roots, target, ids, options, fmt, fail)
 
 
 def _target(text: str) -> Version:
@@ -277,7 +278,7 @@ def _roots(paths: list[Path]) -> list[Path]:
 
 def _run_all(paths: list[Path], ids, options: engine.Options, jobs: int | None = None,
              quiet: bool = False) -> list[RunResult]:
-    paths = _roots(paths)
+    """Migrate each project root (see _roots) in memory."""
     selected = _selected(ids)
     jobs = jobs or os.cpu_count() or 1
     if quiet or not err.is_terminal:
@@ -371,7 +372,7 @@ def diff(
     (see --fail-on); 2 usage or input error; 3 internal error."""
     s = _settings(paths, target_pyo3, codemod, unsafe, declare_free_threaded, free_threading_level, exclude,
                   output_format, fail_on)
-    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    results = _run_all(s.roots, s.ids, s.options, jobs, quiet)
     if not _emit_machine(results, s.format):
         out = sys.stdout.buffer
         for r in results:
@@ -414,14 +415,13 @@ def apply(
     s = _settings(paths, target_pyo3, codemod, unsafe, declare_free_threaded, free_threading_level, exclude,
                   output_format, fail_on)
     options = s.options
-    refusal = _refusal(paths, verify, allow_no_vcs, allow_dirty)
+    refusal = _refusal(s.roots, verify, allow_no_vcs, allow_dirty)
     if refusal is not None:
         if s.format is Format.json:  # a machine asked: it gets JSON, also when nothing ran
             typer.echo(json.dumps({"schema": report.SCHEMA, "tool": {"name": "pyo3-migrate", "version": version()},
                                    "projects": [], "error": refusal}, indent=2))
         raise _fail(refusal)
-    paths = _roots(paths)
-    results = _run_all(paths, s.ids, options, jobs, quiet)
+    results = _run_all(s.roots, s.ids, options, jobs, quiet)
     if interactive:
         results = [_ask(r, s.ids, options) for r in results]
     for i, r in enumerate(results):
@@ -441,11 +441,11 @@ def apply(
     raise typer.Exit(report.exit_code(results, check=False, fail_on=s.fail_on.value))
 
 
-def _refusal(paths: list[Path], verify: bool, allow_no_vcs: bool, allow_dirty: bool) -> str | None:
+def _refusal(roots: list[Path], verify: bool, allow_no_vcs: bool, allow_dirty: bool) -> str | None:
     """Why `apply` will not start (None: it may): no cargo for --verify, a missing path, no git, a dirty tree."""
     if verify and shutil.which("cargo") is None:
         return "--verify needs cargo on PATH (https://rustup.rs), and there is none: install it, or drop --verify"
-    for path in _roots(paths):
+    for path in roots:
         if not path.exists():
             return f"{path}: no such file or directory"
         inside, dirty = git_state(path)
@@ -543,7 +543,7 @@ def scan(
     Exit codes: 0 nothing needs a person; 1 findings (see --fail-on); 2 usage or input error."""
     s = _settings(paths, target_pyo3, codemod, False, declare_free_threaded, free_threading_level, exclude,
                   output_format, fail_on)
-    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    results = _run_all(s.roots, s.ids, s.options, jobs, quiet)
     if not _emit_machine(results, s.format):
         for r in results:
             for line in report.finding_lines(r):
@@ -574,7 +574,7 @@ def plan(
 ) -> None:
     """Show the hops to the target, the codemods that act at each, and what will need a person."""
     s = _settings(paths, target_pyo3, codemod, False, declare_free_threaded)
-    results = _run_all(paths, s.ids, s.options, jobs, quiet)
+    results = _run_all(s.roots, s.ids, s.options, jobs, quiet)
     target = s.options.target
     for r in results:
         if r.project is not None and not r.errors:
