@@ -1,20 +1,22 @@
-"""initializer-from: a `#[new]` that returns an existing object is reported (0.28 removed `From<Py<T>>` and `From<Bound<T>>` for `PyClassInitializer`).
+"""initializer-from: `PyClassInitializer::from` an existing `Py`/`Bound` is reported (0.28 removed those conversions).
 
 What it does
-    Up to 0.27 a constructor could hand back an object that already exists, through
-    `PyClassInitializer`'s `From<Py<T>>`/`From<Bound<'_, T>>` impls:
+    0.28 removed `From<Py<T>>` and `From<Bound<'_, T>>` for `PyClassInitializer<T>`, so code that
+    builds an initializer from an object that already exists no longer compiles:
 
-        #[new]
-        fn new(py: Python<'_>) -> PyResult<Py<Self>> { CACHED.get(py).clone_ref(py) ... }
+        let obj = Py::new(py, Config { level: 1 })?;
+        Ok(PyClassInitializer::from(obj))            // 0.28: `Py<Config>: PyClass` is not satisfied
 
-    0.28 removed those impls, so such a `#[new]` (returning `Py<Self>`, `Bound<'_, Self>`, or the
-    class by name, also inside `PyResult`/`Result`) no longer compiles. Reports each one, holding the
-    requirement below 0.28 until a person restructures it (a `#[staticmethod]` factory returning the
-    cached object, or a `#[new]` that builds a fresh value).
+    Reports each `PyClassInitializer::from(x)` whose argument is plainly a `Py` or `Bound`: a
+    `Py::new(..)`/`Bound::new(..)` call, or a name the same function binds to one (or declares with
+    that type, a parameter included). Each finding holds the requirement below 0.28 until a person
+    builds the initializer from a fresh value instead.
 
 What it will not do
-    - Rewrite it: which object the constructor should return is the author's design.
-    - Follow `PyClassInitializer::from(x)` calls elsewhere (the type of `x` is not known here).
+    - Report a `#[new]` that returns `Py<Self>` or `Bound<'_, Self>`: PyO3 still accepts those
+      (checked with cargo against 0.30.1).
+    - Guess: a `PyClassInitializer::from(x)` whose argument's type is not written where it is
+      built or declared is left alone (a value of the class itself is the usual, valid case).
 
 Fix safety
     Reports only.
@@ -22,56 +24,98 @@ Fix safety
 
 from __future__ import annotations
 
+from tree_sitter import Node
+
 from pyo3_migrate.analysis import rust
-from pyo3_migrate.analysis.attributes import attr_uses
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Safety
 from pyo3_migrate.core.version import V0_28
 
 INFO = CodemodInfo(
     id="initializer-from",
-    summary="report a `#[new]` returning `Py<Self>`/`Bound<Self>` (0.28 removed those `PyClassInitializer` conversions)",
+    summary="report `PyClassInitializer::from(py_or_bound)` (0.28 removed those conversions)",
     language="rust",
     safety=Safety.SAFE,
     min_target=V0_28,
     max_target=None,
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
-    triggers=("#[new]",),
+    triggers=("PyClassInitializer",),
     reports_only=True,
     removes_at=V0_28,
 )
 
-_WRAPPERS = ("PyResult", "Result")
 _OBJECTS = ("Py", "Bound")
 
 
-def _returned_object(source: bytes, node, owner: str) -> bool:
-    """`Py<Self>`, `Bound<'_, Self>` (or the class by name), also inside `PyResult`/`Result`."""
+def _unwrapped(node: Node) -> Node:
+    """`x?` and `(x)` -> x."""
+    while node.type in ("try_expression", "parenthesized_expression") and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
+def _makes_object(source: bytes, node: Node | None) -> bool:
+    """`Py::new(..)` / `Bound::new(..)` (also with `?`)."""
+    if node is None:
+        return False
+    node = _unwrapped(node)
+    if node.type != "call_expression":
+        return False
+    segments = rust.path_segments(source, node.child_by_field_name("function"))
+    return len(segments) >= 2 and segments[-2] in _OBJECTS and segments[-1] == "new"
+
+
+def _object_type(source: bytes, node: Node | None) -> bool:
+    """A written type `Py<..>`, `Bound<..>` (also behind `&`)."""
+    while node is not None and node.type == "reference_type":
+        node = node.child_by_field_name("type")
     if node is None or node.type != "generic_type":
         return False
-    name = rust.text(source, node.child_by_field_name("type")).rsplit("::", 1)[-1]
-    args = [c for c in node.child_by_field_name("type_arguments").named_children if c.type != "lifetime"]
-    if name in _WRAPPERS and args:
-        return _returned_object(source, args[0], owner)
-    return name in _OBJECTS and len(args) == 1 and rust.text(source, args[0]) in ("Self", owner)
+    return rust.text(source, node.child_by_field_name("type")).rsplit("::", 1)[-1] in _OBJECTS
+
+
+def _is_object(source: bytes, arg: Node) -> bool:
+    """The argument is plainly a `Py`/`Bound`: made right there, or a name the function binds to one."""
+    if _makes_object(source, arg):
+        return True
+    arg = _unwrapped(arg)
+    if arg.type != "identifier":
+        return False
+    name = rust.text(source, arg)
+    function = next((a for a in rust.ancestors(arg) if a.type == "function_item"), None)
+    if function is None:
+        return False
+    for node in rust.nodes_of_kinds(function, ("let_declaration", "parameter")):
+        pattern = node.child_by_field_name("pattern")
+        if pattern is None or rust.text(source, pattern) not in (name, f"mut {name}") or node.start_byte > arg.start_byte:
+            continue
+        if _object_type(source, node.child_by_field_name("type")) or _makes_object(source, node.child_by_field_name("value")):
+            return True
+    return False
 
 
 class InitializerFromCodemod(Codemod):
     info = INFO
 
     def transform(self, ctx: Context) -> None:
-        if b"#[new]" not in ctx.source or not any(word in ctx.source for word in (b"Py<", b"Bound<")):
+        if b"PyClassInitializer" not in ctx.source:
             return
-        for item in rust.nodes_of_kinds(ctx.tree.root_node, ("function_item",)):
-            if "new" not in [u.path[-1] for u in attr_uses(ctx.source, item) if u.path]:
+        for name in rust.spelled(ctx.source, ctx.tree.root_node, ["PyClassInitializer"]):
+            path = name.parent  # `PyClassInitializer::from` or `pyo3::PyClassInitializer::from`
+            while path is not None and path.parent is not None and path.parent.type == "scoped_identifier":
+                path = path.parent
+            call = path.parent if path is not None and path.type == "scoped_identifier" else None
+            if call is None or call.type != "call_expression" or not rust.is_child(call, "function", path):
                 continue
-            impl = item.parent.parent if item.parent is not None else None
-            owner = ctx.text(impl.child_by_field_name("type")) if impl is not None and impl.type == "impl_item" else "Self"
-            if _returned_object(ctx.source, item.child_by_field_name("return_type"), owner):
-                ctx.finding(item, "this `#[new]` returns an existing object, which PyO3 0.28 no longer converts "
-                            "into a `PyClassInitializer`: return a fresh value, or make it a `#[staticmethod]` "
-                            "factory", V0_28)
+            if rust.text(ctx.source, path.child_by_field_name("name")) != "from":
+                continue
+            args = [a for a in call.child_by_field_name("arguments").named_children
+                    if a.type not in ("line_comment", "block_comment")]
+            if len(args) == 1 and _is_object(ctx.source, args[0]):
+                ctx.finding(call, "PyO3 0.28 no longer builds a `PyClassInitializer` from an existing `Py`/`Bound`: "
+                            "build it from a fresh value of the class (or return the object itself from `#[new]`)",
+                            V0_28)
 
 
 CODEMOD = InitializerFromCodemod()
