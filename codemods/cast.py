@@ -16,13 +16,17 @@ What it does
     so: its turbofish names a Python type (a `Py*` type such as `PyDict` or numpy's `PyArray1`, or a
     `#[pyclass]` of the crate), or the result goes into a `let` typed `Bound<..>`/`Borrowed<..>`, or
     its receiver is declared `Bound<..>`/`Borrowed<..>`/`Py<..>` (a parameter or a typed `let`) or
-    made by a PyO3 method (`obj.bind(py).downcast()`, `m.getattr("f")?.downcast()`).
+    made by a PyO3 method (`obj.bind(py).downcast()`, `m.getattr("f")?.downcast()`), or `self` in
+    an `impl` for a PyO3 handle (an extension trait on `Bound<'py, PyAny>`).
     `downcast_bound` is `Py`'s alone. `DowncastError`/`DowncastIntoError` are renamed where they
     resolve to PyO3 (imports included).
 
 What it will not do
     - `downcast` of anything else is left alone: `anyhow::Error::downcast::<io::Error>()`,
-      `Box<dyn Any>::downcast::<T>()`, a `downcast-rs` trait.
+      `Box<dyn Any>::downcast::<T>()`, a `downcast-rs` trait, a `downcast` method the crate defines
+      itself (`self.downcast()` in an `impl` of its own type included).
+    - A crate already on 0.29 or later is not read: PyO3 has no `downcast` there, so every one that
+      compiles is someone else's.
     - A `downcast` whose receiver's type is not written anywhere near is PyO3's in a file that
       mentions no other `downcast` provider (`anyhow`, `eyre`, `Any`, `dyn Error`, downcast-rs);
       elsewhere it is reported in a crate still below 0.29 (rename it by hand if it is PyO3's), and
@@ -38,6 +42,7 @@ Fix safety
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tree_sitter import Node
@@ -176,14 +181,36 @@ def only_pyo3_downcasts(source: bytes) -> bool:
     return not (_OTHER_DOWNCASTS & rust.words(source)) and b"dyn Error" not in source and b"error::Error" not in source
 
 
-def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[str]) -> bool | None:
+def _self_type(source: bytes, node: Node) -> str | None:
+    """The type written after `impl .. for` (or `impl`) around node: what its `self` is."""
+    impl = next((a for a in rust.ancestors(node) if a.type == "impl_item"), None)
+    written = impl.child_by_field_name("type") if impl is not None else None
+    return rust.text(source, written) if written is not None else None
+
+
+def defined_downcasts(source: bytes) -> frozenset[str]:
+    """The `downcast*` methods a file defines itself (in an `impl` or a trait)."""
+    if b"fn downcast" not in source:
+        return frozenset()
+    kinds = ("function_item", "function_signature_item")
+    names = (item.child_by_field_name("name") for item in rust.nodes_of_kinds(rust.parse(source).root_node, kinds))
+    return frozenset(text for text in (rust.text(source, n) for n in names if n is not None) if text in METHODS)
+
+
+@dataclass(frozen=True)
+class CrateFacts:
+    pyclasses: frozenset[str] = frozenset()
+    own_methods: frozenset[str] = frozenset()  # `downcast*` names the crate defines: not PyO3's by default
+
+
+def verdict(ctx: Context, call: Node, function: Node, name: str, facts: CrateFacts) -> bool | None:
     """Whether `recv.name(..)` is PyO3's: True, False (someone else's), None (cannot tell)."""
-    if name in PY_ONLY:
+    if name in PY_ONLY and name not in facts.own_methods:
         return True
     source = ctx.source
     target = _turbofish_type(function)
     if target is not None:
-        return _python_type(rust.text(source, target), pyclasses)
+        return _python_type(rust.text(source, target), facts.pyclasses)
     let_type = _let_type(source, call)
     if let_type is not None:
         return _is_pyo3(let_type)
@@ -194,30 +221,37 @@ def verdict(ctx: Context, call: Node, function: Node, name: str, pyclasses: set[
         declared = _declared_type(source, call, rust.text(source, receiver))
         if declared:
             return _is_pyo3(declared)
-    return True if only_pyo3_downcasts(source) else None
+    if receiver is not None and receiver.type == "self":
+        own = _self_type(source, call)
+        if own is not None:
+            return _is_pyo3(own)
+    return True if name not in facts.own_methods and only_pyo3_downcasts(source) else None
 
 
 class CastCodemod(Codemod):
     info = INFO
 
-    def scan(self, snapshot: Snapshot) -> dict[Path, set[str]]:
-        return pyclass_names(snapshot)
+    def scan(self, snapshot: Snapshot) -> dict[Path, CrateFacts]:
+        pyclasses = pyclass_names(snapshot)
+        return {crate.manifest: CrateFacts(frozenset(pyclasses[crate.manifest]), frozenset().union(
+                    *(defined_downcasts(snapshot.contents[p]) for p in snapshot.rust_files(crate))))
+                for crate in snapshot.project.crates}
 
     def transform(self, ctx: Context) -> None:
-        if not ctx.info.triggered_by(ctx.source):
-            return
         crate = ctx.crate
-        pyclasses = ctx.facts.get(crate.manifest, set()) if crate is not None else set()
-        below_removal = crate is None or crate.pyo3_version is None or crate.pyo3_version < GONE
+        if not ctx.info.triggered_by(ctx.source) or (crate is not None and crate.pyo3_version is not None
+                                                     and crate.pyo3_version >= GONE):
+            return
+        facts = ctx.facts.get(crate.manifest, CrateFacts()) if crate is not None else CrateFacts()
         edits: list[Edit] = []
         for node in rust.spelled(ctx.source, ctx.tree.root_node, list(METHODS)):
-            edits.extend(self._method(ctx, node, pyclasses, below_removal))
+            edits.extend(self._method(ctx, node, facts))
         edits.extend(self._errors(ctx))
         ctx.fix("`downcast*` -> `cast*`", edits)
 
-    def _method(self, ctx: Context, name: Node, pyclasses: set[str], below_removal: bool) -> list[Edit]:
+    def _method(self, ctx: Context, name: Node, facts: CrateFacts) -> list[Edit]:
         if name.parent is not None and name.parent.type == "token_tree":
-            return _in_expression_macro(ctx, name, pyclasses, below_removal)
+            return _in_expression_macro(ctx, name, facts)
         field = name.parent
         if field is None or field.type != "field_expression" or not rust.is_child(field, "field", name):
             return []
@@ -226,10 +260,10 @@ class CastCodemod(Codemod):
         if call is None or call.type != "call_expression" or rust.in_macro(call) is not None:
             return []
         written = ctx.text(name)
-        found = verdict(ctx, call, function, written, pyclasses)
+        found = verdict(ctx, call, function, written, facts)
         if found:
             return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
-        if found is None and below_removal:
+        if found is None:
             ctx.finding(name, f"cannot tell whether `.{written}()` is PyO3's (the receiver's type is not written "
                         f"here): if it is, rename it `.{METHODS[written]}()`", removed_in=GONE)
         return []
@@ -263,7 +297,7 @@ _EXPRESSION_MACROS = {"assert", "assert_eq", "assert_ne", "debug_assert", "debug
                       "println", "print", "eprintln", "eprint", "format", "write", "writeln", "panic", "dbg", "vec"}
 
 
-def _in_expression_macro(ctx: Context, name: Node, pyclasses: set[str], below_removal: bool) -> list[Edit]:
+def _in_expression_macro(ctx: Context, name: Node, facts: CrateFacts) -> list[Edit]:
     """`assert!(x.downcast::<PyDict>().is_ok())`: a method call in a standard macro's tokens."""
     invocation = rust.in_macro(name)
     macro = invocation.child_by_field_name("macro") if invocation is not None else None
@@ -274,12 +308,12 @@ def _in_expression_macro(ctx: Context, name: Node, pyclasses: set[str], below_re
     turbofish = after is not None and after.type == "::" and after.next_sibling is not None \
         and after.next_sibling.type == "<" and after.next_sibling.next_sibling is not None
     target = ctx.text(after.next_sibling.next_sibling) if turbofish else None
-    if written in PY_ONLY or (target is not None and _python_type(target, pyclasses)) or (
-            target is None and only_pyo3_downcasts(ctx.source)):
+    theirs = written in facts.own_methods
+    if (written in PY_ONLY and not theirs) or (target is not None and _python_type(target, facts.pyclasses)) or (
+            target is None and not theirs and only_pyo3_downcasts(ctx.source)):
         return [Edit(name.start_byte, name.end_byte, METHODS[written].encode())]
-    if below_removal:
-        ctx.finding(name, f"cannot tell whether `.{written}()` in `{ctx.text(macro)}!` is PyO3's: if it is, rename "
-                    f"it `.{METHODS[written]}()`", removed_in=GONE)
+    ctx.finding(name, f"cannot tell whether `.{written}()` in `{ctx.text(macro)}!` is PyO3's: if it is, rename "
+                f"it `.{METHODS[written]}()`", removed_in=GONE)
     return []
 
 

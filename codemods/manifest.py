@@ -214,8 +214,9 @@ def _companion_decision(req: Requirement, line: Version, raising: bool, plan: Pl
             return  # a release newer than the table knows: the user moved it on purpose
         plan.blockers.append((req, _no_release(name, row, line), _ruled_out(row, line)))
         return
-    if current is not None and _simple(req.version) and current >= Version.parse(want):
-        return
+    if current is not None and _simple(req.version) and (current >= Version.parse(want) or (
+            not raising and _compatible(current, Version.parse(want)))):
+        return  # already there, or PyO3 keeps its line and `0.13` admits the 0.13.4 it needs
     companion = name in companions.COMPANIONS  # its releases follow PyO3's: moving with it is the point
     if source and not companion and current is not None and not _compatible(current, Version.parse(want)):
         # a dependency whose PyO3 support came with a breaking release: its API is not ours to migrate

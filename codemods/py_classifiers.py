@@ -2,7 +2,8 @@
 
 What it does
     When every extension module of the project claims free-threading support after the Rust
-    codemods, each maturin package's `pyproject.toml` gets the trove classifier
+    codemods, and the claim is the user's (`--declare-free-threaded`, or `gil_used = false` written
+    in every module), each maturin package's `pyproject.toml` gets the trove classifier
 
         [project]                                   [project]
         classifiers = [                             classifiers = [
@@ -17,7 +18,9 @@ What it does
 What it will not do
     - Write a second Free Threading classifier, or change the level of one already there.
     - Touch a pyproject without a `[project]` table, or one that is not a maturin package's.
-    - Anything while a module still needs the GIL.
+    - Anything while a module still needs the GIL, or when the modules claim support only by 0.28's
+      default and the run was not told `--declare-free-threaded` (a crate that never said it runs
+      free-threaded is not advertised as such on PyPI).
 
 Fix safety
     Safe: the classifier states what the modules now declare to CPython itself.
@@ -60,6 +63,8 @@ class PyClassifiersCodemod(SideCodemod):
     def transform(self, ctx: Context) -> None:
         facts: SideFacts = ctx.facts
         if ctx.path.name != "pyproject.toml" or not facts.all_claim:
+            return
+        if not (ctx.snapshot.options.declare_free_threaded or facts.all_written):
             return
         document = tomllib.loads(ctx.source.decode("utf-8-sig"))
         project = document.get("project")

@@ -134,6 +134,7 @@ class ExtensionModule:
     name: str  # the `#[pymodule]`'s own name (`name = ".."` when given)
     path: Path  # the Rust file that declares it
     free_threaded: bool  # claims free-threading support at the file's target
+    written: bool = False  # the claim is written (`gil_used = false`), not 0.28's default
 
 
 def extension_modules(contents: dict[Path, bytes], target_for) -> list[ExtensionModule]:
@@ -145,5 +146,6 @@ def extension_modules(contents: dict[Path, bytes], target_for) -> list[Extension
             continue
         for module in modules_in(source):
             if not module.nested:
-                found.append(ExtensionModule(module.name, path, claims_free_threading(module, target_for(path))))
+                found.append(ExtensionModule(module.name, path, claims_free_threading(module, target_for(path)),
+                                             module.explicit is False))
     return found

@@ -39,6 +39,11 @@ class SideFacts:
         return bool(self.modules) and all(m.free_threaded for m in self.modules)
 
     @property
+    def all_written(self) -> bool:
+        """Every module's claim is written in its source (`gil_used = false`), not a default."""
+        return self.all_claim and all(m.written for m in self.modules)
+
+    @property
     def claiming(self) -> list[str]:
         return [m.name for m in self.modules if m.free_threaded]
 
