@@ -25,8 +25,9 @@ What it will not do
     - `downcast` of anything else is left alone: `anyhow::Error::downcast::<io::Error>()`,
       `Box<dyn Any>::downcast::<T>()`, a `downcast-rs` trait, a `downcast` method the crate defines
       itself (`self.downcast()` in an `impl` of its own type included).
-    - A crate already on 0.29 or later is not read: PyO3 has no `downcast` there, so every one that
-      compiles is someone else's.
+    - A crate already on 0.29 or later is not read (as with every codemod and the release that
+      removes what it rewrites): PyO3 has no `downcast` there, so every one that compiles is
+      someone else's.
     - A `downcast` whose receiver's type is not written anywhere near is PyO3's in a file that
       mentions no other `downcast` provider (`anyhow`, `eyre`, `Any`, `dyn Error`, downcast-rs);
       elsewhere it is reported in a crate still below 0.29 (rename it by hand if it is PyO3's), and
@@ -238,10 +239,9 @@ class CastCodemod(Codemod):
                 for crate in snapshot.project.crates}
 
     def transform(self, ctx: Context) -> None:
-        crate = ctx.crate
-        if not ctx.info.triggered_by(ctx.source) or (crate is not None and crate.pyo3_version is not None
-                                                     and crate.pyo3_version >= GONE):
+        if not ctx.info.triggered_by(ctx.source):
             return
+        crate = ctx.crate
         facts = ctx.facts.get(crate.manifest, CrateFacts()) if crate is not None else CrateFacts()
         edits: list[Edit] = []
         for node in rust.spelled(ctx.source, ctx.tree.root_node, list(METHODS)):

@@ -91,6 +91,29 @@ from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snap
 from pyo3_migrate.core.model import Safety, line_col
 from pyo3_migrate.core.version import V0_23, V0_26, V0_28, Version
 
+_GIL_ERA_API = ("with_gil", "with_gil_unchecked", "allow_threads", "assume_gil_acquired")
+_GIL_TYPES = {
+    "GILProtected": "`GILProtected` relies on the GIL for mutual exclusion (free-threaded builds do not have it): "
+    "replace it with a `Mutex` first",
+    "GILOnceCell": "`GILOnceCell` remains (once-lock left it for a person): migrate it first",
+}
+# What `analyze` looks for is spelled with one of these (`static mut` is looked for on its own).
+_WORDS = (*_GIL_ERA_API, *_GIL_TYPES, "unsendable", "pymodule", "PyModule")
+
+
+def _may_matter(source: bytes) -> bool:
+    return any(word.encode() in source for word in _WORDS) or _has_static_mut(source)
+
+
+def _has_static_mut(source: bytes) -> bool:
+    at = source.find(b"static")
+    while at != -1:
+        if source[at + 6 : at + 40].lstrip().startswith(b"mut"):
+            return True
+        at = source.find(b"static", at + 6)
+    return False
+
+
 INFO = CodemodInfo(
     id="gil-used",
     summary="declare gil_used = false on request when nothing blocks it; keep the GIL (gil_used = true) across 0.28",
@@ -101,15 +124,11 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#default-to-supporting-free-threaded-python",
     docs=__doc__.strip(),
     stages=(V0_28,),
+    triggers=(*_WORDS, "static mut"),  # a crate that spells none has no module and no blocker
+    trigger_test=_may_matter,  # `static` then `mut` across any spacing
     reads_manifests=True,  # path dependencies: a dependency crate's blockers count
 )
 
-_GIL_ERA_API = ("with_gil", "with_gil_unchecked", "allow_threads", "assume_gil_acquired")
-_GIL_TYPES = {
-    "GILProtected": "`GILProtected` relies on the GIL for mutual exclusion (free-threaded builds do not have it): "
-    "replace it with a `Mutex` first",
-    "GILOnceCell": "`GILOnceCell` remains (once-lock left it for a person): migrate it first",
-}
 # Code under these is not part of a free-threaded build of the extension: it blocks nothing.
 _COMPILED_OUT = {"#[cfg(not(Py_GIL_DISABLED))]", "#[cfg(test)]"}
 _NOT_EXTENSION_DIRS = {"tests", "benches", "examples"}  # integration tests and the like
@@ -339,22 +358,7 @@ def _macro_modules(source: bytes, root: Node) -> list[int]:
     return found
 
 
-# What `analyze` looks for is spelled with one of these (`static mut` is looked for on its own).
-_WORDS = (*_GIL_ERA_API, *_GIL_TYPES, "unsendable", "pymodule", "PyModule")
 _ANALYSED: dict[bytes, "FileFacts"] = rust.run_cache()
-
-
-def _may_matter(source: bytes) -> bool:
-    return any(word.encode() in source for word in _WORDS) or _has_static_mut(source)
-
-
-def _has_static_mut(source: bytes) -> bool:
-    at = source.find(b"static")
-    while at != -1:
-        if source[at + 6 : at + 40].lstrip().startswith(b"mut"):
-            return True
-        at = source.find(b"static", at + 6)
-    return False
 
 
 def analyze(source: bytes) -> FileFacts:

@@ -111,6 +111,7 @@ from pyo3_migrate.analysis.pytypes import (
 from pyo3_migrate.analysis.rust import FileIndex
 from pyo3_migrate.analysis.tokens import last_segment
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
+from pyo3_migrate.core.project import Crate, Project
 from pyo3_migrate.core.model import Edit, Safety
 from pyo3_migrate.core.version import V0_22_3, V0_26, Version
 
@@ -373,6 +374,12 @@ def _maybe_finding(ctx: Context, site: Site) -> None:
 
 class PyCloneCodemod(Codemod):
     info = INFO
+
+    def reads_crate(self, crate: Crate, project: Project) -> bool:
+        """From 0.22 a `Py` clone compiles only with the `py-clone` feature (one member's enables it
+        for the whole workspace): without it, and above 0.21, the crate has none to move."""
+        version = crate.pyo3_version
+        return version is None or version < V0_22 or any("py-clone" in c.features for c in project.crates)
 
     def scan(self, snapshot: Snapshot) -> dict[Path, Survey]:
         return survey(snapshot)

@@ -5,7 +5,8 @@ A case is either a file pair or a directory:
     tests/fixtures/<codemod-id>/<case>/before/...  [+ <case>/after/...]  [+ <case>/case.toml]
 No `after` means "must not change". The optional TOML holds:
     target = "0.26"            # --target-pyo3 (default "0.26")
-    pyo3 = "0.22.6"            # the crate's own requirement (default "0.22.6")
+    pyo3 = "0.22.6"            # the crate's own requirement (default "0.22.6"; see DEFAULT_PYO3)
+    features = ["py-clone"]    # the crate's pyo3 features (default none)
     codemods = ["clone-ref"]   # what runs (default: the directory's codemod)
     unsafe = false             # apply unsafe fixes
     declare_free_threaded = false  # --declare-free-threaded
@@ -27,6 +28,9 @@ from pyo3_migrate.core.project import single_crate
 from pyo3_migrate.core.version import Version
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# From 0.22 a `Py` clone compiles only with the `py-clone` feature: py-clone's cases start below it
+# unless they say otherwise (with the feature, or another version)
+DEFAULT_PYO3 = {"py-clone": "0.21.2", "py-clone-feature": "0.21.2"}
 
 
 @dataclass
@@ -77,16 +81,24 @@ def discover_cases() -> list[Case]:
     return cases
 
 
+def _written_pyo3(files: dict[Path, bytes]) -> str | None:
+    """The pyo3 requirement the case's own Cargo.toml now asks for (a run may hold it below the target)."""
+    manifest = files.get(Path("Cargo.toml"))
+    entry = tomllib.loads(manifest.decode("utf-8-sig")).get("dependencies", {}).get("pyo3") if manifest else None
+    written = entry.get("version") if isinstance(entry, dict) else entry
+    return written.lstrip("=^~") if isinstance(written, str) else None
+
+
 def run_case(case: Case, files: dict[Path, bytes] | None = None, migrated: bool = False) -> list[FileResult]:
     """One run of the case's codemods; `migrated`: on its own output, whose crate now asks for the
     target PyO3 (as the manifest the first run moved would say)."""
     files = case.before if files is None else files
     rust_files = [p for p in files if p.suffix == ".rs"]
-    pyo3 = case.options.get("pyo3", "0.22.6")
+    pyo3 = case.options.get("pyo3", DEFAULT_PYO3.get(case.codemod, "0.22.6"))
     target = case.options.get("target", "0.26")
     if migrated and Version.parse(target) > Version.parse(pyo3):
-        pyo3 = target
-    project = single_crate(rust_files, pyo3)
+        pyo3 = _written_pyo3(files) or target
+    project = single_crate(rust_files, pyo3, features=case.options.get("features", []))
     selected = codemods.select(case.options.get("codemods", [case.codemod]))
     options = engine.Options(
         target=Version.parse(case.options.get("target", "0.26")),

@@ -131,13 +131,22 @@ def test_an_in_tree_symlink_stays_a_symlink(project):
 
 
 def test_one_unmigratable_file_leaves_the_crate_byte_identical(project):
-    (project / "src" / "broken.rs").write_text("fn oops( {\n")
+    (project / "src" / "broken.rs").write_text("static CACHE: GILOnceCell<u8> = GILOnceCell::new(;\n")
     commit(project)
     before = snapshot(project)
     result = invoke("apply", str(project), "--target-pyo3", "0.26")
     assert result.exit_code == 2
     assert "src/broken.rs: syntax error" in result.stderr and "nothing written" in result.stderr
     assert snapshot(project) == before
+
+
+def test_a_file_no_codemod_reads_is_not_parsed_so_its_syntax_cannot_fail_the_run(project):
+    # nightly-only syntax that tree-sitter-rust does not know, in a file with nothing of PyO3 in it
+    (project / "src" / "nightly.rs").write_text("trait Op {\n    type Stats: Default = ();\n}\n")
+    commit(project)
+    result = invoke("apply", str(project), "--target-pyo3", "0.26")
+    assert result.exit_code in (0, 1), result.stderr
+    assert "nightly.rs" not in result.stderr and "PyOnceLock" in (project / "src" / "lib.rs").read_text()
 
 
 def test_a_directory_we_cannot_write_in_is_named_and_nothing_is_written(project, monkeypatch):

@@ -49,7 +49,7 @@ def fleet(tmp_path: Path) -> Path:
     _repo(base / "untracked", CRATE)
     (base / "untracked" / "notes.txt").write_text("mine\n")
     _repo(base / "notcrate", {"README.md": "no crate here\n"})
-    _repo(base / "broken", {**CRATE, "src/bad.rs": "fn oops( {\n"})
+    _repo(base / "broken", {**CRATE, "src/bad.rs": "fn oops(py: Python) { Python::with_gil(\n"})
     _repo(base / "migrated", {"Cargo.toml": CARGO_TOML.replace("0.22.6", "0.26.0"), "src/lib.rs": "// nothing to do\n"})
     _repo(base / "served", CRATE)
     git(base, "clone", "-q", "--bare", "served", "remote.git")

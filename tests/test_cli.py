@@ -106,20 +106,21 @@ def test_json_output(project):
 
 
 def test_bad_input_is_named_and_nothing_else_is_lost(project):
-    (project / "src/broken.rs").write_text("fn oops( {\n")
-    (project / "src/latin1.rs").write_bytes(b"// caf\xe9\nfn f() {}\n")
+    broken = "fn oops( {\n// a GILOnceCell cache\n"
+    (project / "src/broken.rs").write_text(broken)
+    (project / "src/latin1.rs").write_bytes(b"// caf\xe9: a GILOnceCell cache\nfn f() {}\n")
     result = invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty")
     assert result.exit_code == 2
     assert "src/broken.rs: syntax error at 1:" in result.stderr
     assert "src/latin1.rs: not UTF-8" in result.stderr
-    assert (project / "src/broken.rs").read_text() == "fn oops( {\n"
+    assert (project / "src/broken.rs").read_text() == broken
     assert "nothing written" in result.stderr and "--partial" in result.stderr
     assert "GILOnceCell" in (project / "src/lib.rs").read_text(), "a project is written whole or not at all"
 
     partial = invoke("apply", str(project), "--target-pyo3", "0.26", "--allow-dirty", "--partial")
     assert partial.exit_code == 2
     assert "PyOnceLock" in (project / "src/lib.rs").read_text(), "--partial writes the files that could be migrated"
-    assert (project / "src/broken.rs").read_text() == "fn oops( {\n"
+    assert (project / "src/broken.rs").read_text() == broken
 
 
 def test_symlink_out_of_the_tree_is_refused(project, tmp_path):

@@ -41,6 +41,8 @@ class CodemodInfo:
     # not shown to it at all (no parse, no scan). Empty: it always runs. Every name it acts on
     # must be here, aliases included (an alias is declared with the original name, in the crate).
     triggers: tuple[str, ...] = ()
+    # A finer test than the words, when one needs a look around them (`static mut`, not `'static`)
+    trigger_test: Callable[[bytes], bool] | None = None
     # What it reads besides the files it edits, when that is not what its language says (the
     # engine reruns a codemod in a later pass only when what it reads has changed).
     reads_manifests: bool | None = None  # default: a TOML codemod does, a Rust one does not
@@ -66,6 +68,8 @@ class CodemodInfo:
         return target >= self.min_target and (self.max_target is None or target < self.max_target)
 
     def triggered_by(self, source: bytes) -> bool:
+        if self.trigger_test is not None:
+            return self.trigger_test(source)
         return not self.triggers or any(word.encode() in source for word in self.triggers)
 
     def wants(self, path: Path) -> bool:
@@ -172,6 +176,13 @@ class Codemod:
 
     def scan(self, snapshot: Snapshot) -> object:
         return None
+
+    def reads_crate(self, crate: Crate, project: Project) -> bool:
+        """Whether the crate can hold anything for it at all (its manifests say); a crate it does
+        not read is never shown to it, so its files are not parsed for it. By default: a crate
+        that already builds against the release removing what it rewrites has none of it left."""
+        removed, version = self.info.removes_at, crate.pyo3_version
+        return removed is None or version is None or version < removed
 
     def transform(self, ctx: Context) -> None:
         raise NotImplementedError

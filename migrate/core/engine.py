@@ -188,11 +188,15 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()
-    triggered = [c.info for c in codemods if c.info.triggers]
+    readers = _readers(project, codemods)
     for path, data in contents.items():
         if path.suffix in _READ_LAZILY:
             continue
-        problem = syntax_problem(path, data, keep=any(_triggered(info, data) for info in triggered))
+        crate = project.crate_of(path)
+        wanted = path.suffix != ".rs" or any(_triggered(info, data) for info in readers[crate and crate.manifest])
+        if not wanted:
+            continue  # nothing reads it: not parsed, and how it is written cannot matter
+        problem = syntax_problem(path, data, keep=True)
         if problem is not None:
             broken.add(path)
             results[path].input_error = problem
@@ -208,7 +212,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
         for done, codemod in enumerate(codemods):
             if progress is not None:
                 progress(done, len(codemods), f"pass {number}: {codemod.info.id}")
-            shown = _shown_to(codemod.info, project, current)
+            shown = _shown_to(codemod, project, current)
             if not shown.crates and codemod.info.triggers:
                 continue
             snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project, original=contents)
@@ -296,12 +300,20 @@ def _triggered(info: CodemodInfo, source: bytes) -> bool:
     return _TRIGGERED[key]
 
 
-def _shown_to(info: CodemodInfo, project: Project, contents: dict[Path, bytes]) -> Project:
-    """The project as a codemod sees it: without the crates where none of its trigger words
-    appears, whose files it then never parses."""
-    if not info.triggers:
-        return project
-    crates = [c for c in project.crates if any(_triggered(info, contents[f]) for f in c.rust_files if f in contents)]
+def _readers(project: Project, codemods: list[Codemod]) -> dict:
+    """Crate manifest (None: no crate) -> the Rust codemods that may read its files."""
+    rust = [c for c in codemods if c.info.language == "rust"]
+    out = {crate.manifest: tuple(c.info for c in rust if c.reads_crate(crate, project)) for crate in project.crates}
+    out[None] = tuple(c.info for c in rust)
+    return out
+
+
+def _shown_to(codemod: Codemod, project: Project, contents: dict[Path, bytes]) -> Project:
+    """The project as a codemod sees it: without the crates it does not read or where none of its
+    trigger words appears, whose files it then never parses."""
+    info = codemod.info
+    crates = [c for c in project.crates if codemod.reads_crate(c, project) and (
+        not info.triggers or any(_triggered(info, contents[f]) for f in c.rust_files if f in contents))]
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
 

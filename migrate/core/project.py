@@ -382,7 +382,7 @@ def python_side(root: Path, files: list[Path], packages: list[PythonPackage]) ->
     return side
 
 
-def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture") -> Project:
+def single_crate(rust_files: list[Path], pyo3: str, name: str = "fixture", features: list[str] | None = None) -> Project:
     """A one-crate project made up in memory (fixtures, snippets): no disk involved."""
-    crate = Crate(name, Path("Cargo.toml"), pyo3, Path("Cargo.toml"), None, [], list(rust_files))
+    crate = Crate(name, Path("Cargo.toml"), pyo3, Path("Cargo.toml"), None, list(features or []), list(rust_files))
     return Project(Path("."), [crate], [], [], [Path("Cargo.toml")])
