@@ -19,7 +19,7 @@ from pyo3_migrate.core import docs, pysyntax, suppress, syntax
 from pyo3_migrate.core.cargo import requirement_line
 from pyo3_migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from pyo3_migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
-from pyo3_migrate.core.project import Project, single_crate
+from pyo3_migrate.core.project import Crate, Project, single_crate
 from pyo3_migrate.core.version import Version
 
 MAX_PASSES = 5
@@ -188,7 +188,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()
-    readers = _readers(project, codemods)
+    readers = _readers(project, codemods, target_for)
     for path, data in contents.items():
         if path.suffix in _READ_LAZILY:
             continue
@@ -212,7 +212,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
         for done, codemod in enumerate(codemods):
             if progress is not None:
                 progress(done, len(codemods), f"pass {number}: {codemod.info.id}")
-            shown = _shown_to(codemod, project, current)
+            shown = _shown_to(codemod, project, current, target_for)
             if not shown.crates and codemod.info.triggers:
                 continue
             snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project, original=contents)
@@ -300,19 +300,28 @@ def _triggered(info: CodemodInfo, source: bytes) -> bool:
     return _TRIGGERED[key]
 
 
-def _readers(project: Project, codemods: list[Codemod]) -> dict:
+def _reads(codemod: Codemod, crate: Crate, project: Project, target_for) -> bool:
+    """Whether the codemod applies at the crate's target and can find anything in it."""
+    target = target_for(crate.manifest)
+    return target is not None and codemod.info.applies(target) and codemod.reads_crate(crate, project)
+
+
+def _readers(project: Project, codemods: list[Codemod], target_for) -> dict:
     """Crate manifest (None: no crate) -> the Rust codemods that may read its files."""
     rust = [c for c in codemods if c.info.language == "rust"]
-    out = {crate.manifest: tuple(c.info for c in rust if c.reads_crate(crate, project)) for crate in project.crates}
+    out = {crate.manifest: tuple(c.info for c in rust if _reads(c, crate, project, target_for))
+           for crate in project.crates}
     out[None] = tuple(c.info for c in rust)
     return out
 
 
-def _shown_to(codemod: Codemod, project: Project, contents: dict[Path, bytes]) -> Project:
+def _shown_to(codemod: Codemod, project: Project, contents: dict[Path, bytes], target_for) -> Project:
     """The project as a codemod sees it: without the crates it does not read or where none of its
     trigger words appears, whose files it then never parses."""
     info = codemod.info
-    crates = [c for c in project.crates if codemod.reads_crate(c, project) and (
+    if info.language != "rust":
+        return project
+    crates = [c for c in project.crates if _reads(codemod, c, project, target_for) and (
         not info.triggers or any(_triggered(info, contents[f]) for f in c.rust_files if f in contents))]
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
