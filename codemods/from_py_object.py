@@ -44,7 +44,15 @@ from pathlib import Path
 from tree_sitter import Node
 
 from pyo3_migrate.analysis import rust
-from pyo3_migrate.analysis.attributes import AttrUse, attr_uses, attribute_options, derived, option_insertion, option_removal
+from pyo3_migrate.analysis.attributes import (
+    AttrUse,
+    attr_uses,
+    attribute_options,
+    derived,
+    option_insertion,
+    option_removal,
+    pyclass_names,
+)
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety
 from pyo3_migrate.core.version import V0_28, Version
@@ -118,12 +126,15 @@ def _skipped(source: bytes) -> set[str]:
 def survey(snapshot: Snapshot) -> dict[Path, CrateClones]:
     """Crate manifest -> what its files say about Clone (and, as the user wrote them, about skipping)."""
     out: dict[Path, CrateClones] = {}
+    classes = pyclass_names(snapshot)
     for crate in snapshot.project.crates:
         clones = out.setdefault(crate.manifest, CrateClones())
+        names = {name.encode() for name in classes[crate.manifest]}
         for path in snapshot.rust_files(crate):
             clones.skipped |= _skipped(snapshot.original.get(path, snapshot.contents[path]))
             source = snapshot.contents[path]
-            if b"Clone" not in source and b"pyclass" not in source:
+            # a file can matter only by a pyclass, or by an `impl Clone` naming one
+            if b"pyclass" not in source and not (b"Clone" in source and names & rust.words(source)):
                 continue
             for node in rust.nodes_of_kinds(rust.parse(source).root_node, ("impl_item", *_CLASS_ITEMS)):
                 if node.type == "impl_item":

@@ -86,7 +86,7 @@ from pyo3_migrate.analysis.attributes import (
     path_of_tokens,
 )
 from pyo3_migrate.analysis.modules import Insertion, ModuleDecl, bool_literal, is_pymodule, module_decl
-from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.cargo import dependency_tables, toml_document
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Safety, line_col
 from pyo3_migrate.core.version import V0_23, V0_26, V0_28, Version
@@ -424,7 +424,7 @@ def _path_dependencies(snapshot: Snapshot) -> dict[Path, set[Path]]:
     for path, data in snapshot.contents.items():
         if path.name == "Cargo.toml":
             try:
-                manifests[path] = tomllib.loads(data.decode("utf-8-sig"))
+                manifests[path] = toml_document(data)
             except (UnicodeDecodeError, tomllib.TOMLDecodeError):
                 continue
     direct: dict[Path, set[Path]] = {}

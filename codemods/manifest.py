@@ -71,7 +71,7 @@ import tomlkit
 from tomlkit.items import String
 
 from pyo3_migrate.analysis import companions, registry
-from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.cargo import dependency_tables, toml_document
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety, minimal_edit
 from pyo3_migrate.core.version import Version, admits, is_comparator, requirement_operator
@@ -449,7 +449,7 @@ class ManifestCodemod(Codemod):
             if path.name != "Cargo.toml" or path in snapshot.broken:
                 continue
             try:
-                docs[path] = tomllib.loads(data.decode("utf-8-sig"))
+                docs[path] = toml_document(data)
             except (UnicodeDecodeError, tomllib.TOMLDecodeError):
                 continue
         workspaces = {p for p, d in docs.items() if isinstance(d.get("workspace"), dict)}
@@ -476,7 +476,7 @@ class ManifestCodemod(Codemod):
             original = snapshot.original.get(path)
             if original is not None and original != snapshot.contents[path]:
                 try:
-                    first = tomllib.loads(original.decode("utf-8-sig"))
+                    first = toml_document(original)
                     plan.breaking_moves = plan_manifest(first, target, floor or unit_floor.get(unit), live).breaking_moves
                 except (UnicodeDecodeError, tomllib.TOMLDecodeError):
                     pass

@@ -30,7 +30,7 @@ from __future__ import annotations
 import tomllib
 
 from pyo3_migrate.analysis import features
-from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.cargo import dependency_tables, toml_document
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Safety, minimal_edit
 from pyo3_migrate.core.version import V0_23, V0_28, Version
@@ -62,7 +62,7 @@ def _dependency_tables(doc: dict) -> list[dict]:
 
 def _load(source: bytes) -> dict | None:
     try:
-        return tomllib.loads(source.decode("utf-8-sig"))
+        return toml_document(source)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
 

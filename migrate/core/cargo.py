@@ -9,6 +9,10 @@ document parsed by tomllib or tomlkit alike.
 
 from __future__ import annotations
 
+import tomllib
+
+from pyo3_migrate.core.syntax import run_cache
+
 DEPENDENCY_TABLES = ("dependencies", "dev-dependencies", "build-dependencies")
 
 
@@ -50,3 +54,15 @@ def requirement_line(source: bytes, package: str) -> int:
         if "=" in line and key == package:
             return number
     return 1
+
+
+_DOCUMENTS: dict[bytes, dict] = run_cache()
+
+
+def toml_document(data: bytes) -> dict:
+    """The tomllib document of a TOML file's bytes, parsed once per bytes in a run and shared, so
+    read-only. Raises UnicodeDecodeError or tomllib.TOMLDecodeError as tomllib does."""
+    document = _DOCUMENTS.get(data)
+    if document is None:
+        document = _DOCUMENTS[data] = tomllib.loads(data.decode("utf-8-sig"))  # cargo reads a BOM too
+    return document

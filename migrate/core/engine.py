@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from pyo3_migrate.core import docs, pysyntax, suppress, syntax
+from pyo3_migrate.core import cargo
 from pyo3_migrate.core.cargo import requirement_line
 from pyo3_migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from pyo3_migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
@@ -60,7 +61,7 @@ def _parse_error(path: Path, source: bytes, keep: bool = False) -> str | None:
         return f"syntax error at {line}:{col}"
     if path.suffix == ".toml":
         try:
-            tomllib.loads(source.decode("utf-8-sig"))
+            cargo.toml_document(source)
         except tomllib.TOMLDecodeError as exc:
             return f"TOML syntax error: {exc}"
         return None

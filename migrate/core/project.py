@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyo3_migrate.core.cargo import dependency_tables
+from pyo3_migrate.core.cargo import dependency_tables, toml_document
 from pyo3_migrate.core.version import Version, is_comparator, same_line
 
 SKIP_DIRS = {"target", ".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache", "build", "dist"}
@@ -98,7 +98,7 @@ class Project:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # cargo reads a manifest with a BOM too
+        return toml_document(path.read_bytes())
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProjectError(f"{path}: cannot read TOML: {exc}") from exc
 
