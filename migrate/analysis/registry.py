@@ -21,8 +21,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,6 +179,9 @@ def _from_own_cache(name: str) -> list[dict] | None:
 
 
 def _from_sparse_index(name: str) -> list[dict] | None:
+    import urllib.error  # only when the network is asked: 60 ms of start-up otherwise
+    import urllib.request
+
     url = f"{SPARSE_INDEX}/{index_prefix(name)}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 (a fixed https URL)
