@@ -97,8 +97,9 @@ _GIL_TYPES = {
     "replace it with a `Mutex` first",
     "GILOnceCell": "`GILOnceCell` remains (once-lock left it for a person): migrate it first",
 }
-# What `analyze` looks for is spelled with one of these (`static mut` is looked for on its own).
-_WORDS = (*_GIL_ERA_API, *_GIL_TYPES, "unsendable", "pymodule", "PyModule")
+# What `analyze` looks for is spelled with one of these (`static mut` is looked for on its own; a
+# runtime submodule is made with `PyModule::new`).
+_WORDS = (*_GIL_ERA_API, *_GIL_TYPES, "unsendable", "pymodule", "PyModule::new")
 
 
 def _may_matter(source: bytes) -> bool:

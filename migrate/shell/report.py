@@ -70,6 +70,8 @@ def summary_lines(result: RunResult) -> list[str]:
 def finding_lines(result: RunResult) -> list[str]:
     out = []
     for f in result.files:
+        if not f.findings:
+            continue
         shown = result.display_path(f.path)
         for finding in result.located_findings(f):
             out.append(f"{shown}:{finding.line}:{finding.column}: [{finding.codemod}] {finding.message}")

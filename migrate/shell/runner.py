@@ -63,8 +63,8 @@ def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
     them), and the Python side (Python, pytest settings, CI workflows) only when a codemod reads it."""
     wanted = [f for c in project.pyo3_crates() for f in c.rust_files] + project.manifests
     pyo3_dirs = {c.directory for c in project.pyo3_crates()}
-    wanted += [f for f in project.markdown_files if project.crate_of(f) is not None
-               and project.crate_of(f).directory in pyo3_dirs]
+    wanted += [f for f in project.markdown_files if (owner := project.crate_of(f)) is not None
+               and owner.directory in pyo3_dirs]
     if any(c.info.language in ("python", "yaml") for c in codemods):
         wanted += project.python_side
     return wanted
@@ -72,6 +72,8 @@ def _inputs(project: Project, codemods: list[Codemod]) -> list[Path]:
 
 def excluded(path: Path, globs: tuple[str, ...]) -> bool:
     """Whether a project-relative path, or a folder above it, matches one of the globs."""
+    if not globs:
+        return False
     candidates = [path.as_posix(), *(d.as_posix() for d in path.parents if d != Path("."))]
     return any(fnmatch.fnmatchcase(c, g.rstrip("/")) for g in globs for c in candidates)
 
