@@ -345,6 +345,17 @@ def _read_by(info: CodemodInfo, snapshot: Snapshot, order: list[tuple[Path, bool
 
 
 _READS: dict[str, dict[Path, bool]] = syntax.run_cache()  # codemod id -> path -> whether it reads it
+_WANTED: dict[tuple[str, int], list[Path]] = syntax.run_cache()  # (codemod id, run) -> paths it edits
+
+
+def _wanted(info: CodemodInfo, contents: dict[Path, bytes]) -> list[Path]:
+    """The paths of a run a codemod may edit (its language's files), in order: once per run (a
+    run's `contents` is one dict for all its passes; a doc example's run has its own)."""
+    key = (info.id, id(contents))
+    wanted = _WANTED.get(key)
+    if wanted is None:
+        wanted = _WANTED[key] = [p for p in sorted(contents) if info.wants(p)]
+    return wanted
 
 
 @dataclass
@@ -384,8 +395,8 @@ def _run_codemod(codemod: Codemod, snapshot: Snapshot, results, findings: dict, 
     outcome = _Outcome(False)
     edited: dict[Path, tuple[bytes, int, int]] = {}  # path -> (bytes before, applied count, steps count)
     dropped_in: list[tuple[Path, str]] = []
-    for path in sorted(current):
-        if path in snapshot.broken or not codemod.info.wants(path) or not snapshot.shows(path):
+    for path in _wanted(codemod.info, current):
+        if path in snapshot.broken or not snapshot.shows(path):
             continue
         target = snapshot.target_for(path)
         if target is None or not codemod.info.applies(target):
