@@ -79,6 +79,11 @@ from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snap
 from pyo3_migrate.core.model import Edit, Safety
 from pyo3_migrate.core.version import V0_22_3
 
+def _may_clone(source: bytes) -> bool:
+    """A manual clone reads the old cell with `.get(py)` and clones what it holds with `clone_ref`."""
+    return b".get(" in source and b"clone_ref" in source
+
+
 INFO = CodemodInfo(
     id="clone-ref",
     summary="hand-written clones of GILOnceCell/PyOnceLock<Py<T>> -> cell.clone_ref(py)",
@@ -485,11 +490,13 @@ def _unsure(content: str | None) -> str:
 class CloneRefCodemod(Codemod):
     info = INFO
 
-    def scan(self, snapshot: Snapshot) -> Facts:
+    def scan(self, snapshot: Snapshot) -> Facts | None:
+        if not any(_may_clone(snapshot.contents[p]) for p in snapshot.rust_files()):
+            return None  # no file can hold a manual clone: no cell needs looking up
         return Facts((build_inventory(snapshot, GIL_ONCE_CELL), build_inventory(snapshot, PY_ONCE_LOCK)))
 
     def transform(self, ctx: Context) -> None:
-        if b".get(" not in ctx.source or b"clone_ref" not in ctx.source:
+        if not _may_clone(ctx.source):
             return
         facts: Facts = ctx.facts
         cell_types = facts.cell_type_refs(ctx)
