@@ -591,11 +591,12 @@ class _Builder:
         binding_names = self._pattern_binding_names() | value_keys
         wanted = {"identifier": binding_names, "scoped_identifier": value_keys, "field_expression": self.field_keys,
                   "shorthand_field_initializer": binding_names | self.field_keys}  # names that can be a cell
-        for path in self.names.files_with(binding_names | self.field_keys):  # the names a cell goes by
+        spellings = rust.as_words(binding_names | self.field_keys)  # the names a cell goes by
+        for path in self.names.files_with(binding_names | self.field_keys):
             index = self.names.index[path]
             source = index.source
             self.inv.files.setdefault(path, FileCells(index, FileRefs(), {}))  # a file that uses cells
-            for node in _reference_candidates(source, index.tree.root_node, binding_names | self.field_keys):
+            for node in _reference_candidates(source, index.tree.root_node, spellings):
                 kind = node.type
                 if kind in rust.TOKEN_GROUPS:
                     self._macro_tokens(path, node, binding_names)
@@ -614,9 +615,10 @@ class _Builder:
     def _pattern_binding_names(self) -> set[str]:
         found = set()
         owners = {owner for owner, _ in self.by_owner}
+        spellings = rust.as_words({o for o in owners if o} | {"Self"})
         for path in self.names.files_with(owner for owner in owners if owner):
             index = self.names.index[path]
-            for node in _patterns_naming(index.source, index.tree.root_node, {o for o in owners if o} | {"Self"}):
+            for node in _patterns_naming(index.source, index.tree.root_node, spellings):
                 if node.type in ("tuple_struct_pattern", "struct_pattern"):
                     type_node = node.child_by_field_name("type")
                     if _type_name(index.source, type_node, node) in owners:
@@ -805,9 +807,10 @@ class _Builder:
         # a field initialiser names its field, a payload its owner, an argument its function
         words = {key for _, key in self.by_owner if not key.isdigit()} | {owner for owner, _ in self.by_owner if owner}
         words |= set(self.params_by_function)
+        spellings = rust.as_words(words | {"Self"})
         for path in self.names.files_with(words):
             index = self.names.index[path]
-            for node in _flow_candidates(index.source, index.tree.root_node, words | {"Self"}):
+            for node in _flow_candidates(index.source, index.tree.root_node, spellings):
                 if node.type == "field_initializer":
                     self._field_value(path, node)
                 elif node.type == "call_expression" and rust.in_macro(node) is None:
@@ -890,7 +893,7 @@ class _Builder:
         return isinstance(found, tuple)
 
 
-def _patterns_naming(source: bytes, root: Node, names: set[str]) -> list[Node]:
+def _patterns_naming(source: bytes, root: Node, names: frozenset[bytes]) -> list[Node]:
     """The struct and tuple-struct patterns whose type is spelled with one of names."""
     out = []
     for node in rust.spelled(source, root, names):
@@ -903,7 +906,7 @@ def _patterns_naming(source: bytes, root: Node, names: set[str]) -> list[Node]:
     return rust.in_source_order(out)
 
 
-def _reference_candidates(source: bytes, root: Node, names: set[str]) -> list[Node]:
+def _reference_candidates(source: bytes, root: Node, names: frozenset[bytes]) -> list[Node]:
     """What the reference sweep looks at, from where the names a cell goes by are spelled: the
     identifier, the path it ends, the field access, the shorthand initialiser, the macro token
     group it sits in."""
@@ -924,7 +927,7 @@ def _reference_candidates(source: bytes, root: Node, names: set[str]) -> list[No
     return rust.in_source_order(out)
 
 
-def _flow_candidates(source: bytes, root: Node, words: set[str]) -> list[Node]:
+def _flow_candidates(source: bytes, root: Node, words: frozenset[bytes]) -> list[Node]:
     """What the flow sweep looks at, from where a cell's field, owner or function is spelled: the
     field initialiser it names, the call whose callee spells it."""
     out = []

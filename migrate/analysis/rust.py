@@ -70,13 +70,21 @@ def in_use_declaration(node: Node) -> bool:
     return any(a.type == "use_declaration" for a in ancestors(node))
 
 
+def as_words(spellings) -> frozenset[bytes]:
+    """Names as the byte words `spelled` looks for (a frozenset is taken as already made: callers
+    that look in many files make it once)."""
+    if isinstance(spellings, frozenset):
+        return spellings
+    return frozenset(w.encode() if isinstance(w, str) else w for w in spellings)
+
+
 def spelled(source: bytes, root: Node, spellings) -> list[Node]:
     """The nodes under root that spell one of `spellings` exactly, in source order: found by a byte
     search, then the node there, so the cost follows the mentions, not the file. (A word inside a
     longer name, a string or a comment yields nothing.)"""
     found = []
     present = words(source)  # a name is a whole word: only the ones the file has are looked for
-    for word in {w.encode() if isinstance(w, str) else w for w in spellings} & present:
+    for word in as_words(spellings) & present:
         at = source.find(word, root.start_byte, root.end_byte)
         while at != -1:
             end = at + len(word)
@@ -100,7 +108,7 @@ def is_child(parent: Node, field_name: str, node: Node) -> bool:
 
 def path_segments(source: bytes, node: Node) -> tuple[str, ...]:
     """`::pyo3 :: sync::X` -> ("pyo3", "sync", "X")."""
-    return tuple(s.strip() for s in text(source, node).split("::") if s.strip())
+    return tuple(filter(None, map(str.strip, text(source, node).split("::"))))
 
 
 def is_module_scope(node: Node) -> bool:
