@@ -29,7 +29,8 @@ RELEASE_NOTES: dict[tuple[int, int], str] = {
     (0, 29): "the 0.27 deprecations removed (`downcast`, `DowncastError`); `From<Utf8Error>` for PyErr removed; "
     "free-threaded builds need CPython 3.14 or later; Python 3.7 dropped",
     (0, 30): "the 0.28 deprecations removed; no automatic FromPyObject for Clone pyclasses (`skip_from_py_object` "
-    "deprecated, now the default); `PyMutex` moved to `pyo3::sync`; MSRV 1.85; Python 3.8 dropped",
+    "deprecated, now the default); `PyMutex` moved to `pyo3::sync`; MSRV 1.85; Python 3.8 dropped; numpy 0.30 "
+    "nests its raw structs' members in `fields`",
 }
 
 
