@@ -5,6 +5,8 @@ Slow (PyO3 is compiled once per release into a shared target directory): marked 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.proof import FIX_SETS, TARGETS, check, copy_sample, doctest, has_doctests, migrate, samples
@@ -45,3 +47,19 @@ def test_migrated_sample_compiles(sample, target, fixes, tmp_path):
     if has_doctests(project) and fixes == "safe" and target in DOCTEST_TARGETS:
         examples = doctest(project)
         assert examples.returncode == 0, examples.stdout[-3000:] + examples.stderr[-3000:]
+
+
+NUMPY_RAW = Path(__file__).parent / "compile_crates" / "numpy_raw"
+
+
+def test_numpy_raw_struct_reads_compile_after_the_hop_to_030(tmp_path):
+    project = copy_sample(NUMPY_RAW, tmp_path / "numpy_raw")
+    assert check(project).ok, "the crate compiles as it is (pyo3 0.29, numpy 0.29)"
+    migration = migrate(project, "0.30")
+    assert migration.exit_code in (0, 1), migration.stderr
+    manifest = (project / "Cargo.toml").read_text()
+    assert 'pyo3 = "0.30' in manifest and 'numpy = "0.30' in manifest, manifest
+    assert "(*arr).fields.descr" in (project / "src" / "lib.rs").read_text()
+    result = check(project)
+    assert result.ok, _errors(result)
+    assert not result.warnings, "\n".join(d.line_text() for d in result.warnings)
