@@ -29,7 +29,8 @@ What it will not do
       removes what it rewrites): PyO3 has no `downcast` there, so every one that compiles is
       someone else's.
     - A `downcast` whose receiver's type is not written anywhere near is PyO3's in a file that
-      mentions no other `downcast` provider (`anyhow`, `eyre`, `Any`, `dyn Error`, downcast-rs);
+      mentions no other `downcast` provider (`anyhow`, `eyre`, `Any`, `dyn Error`, downcast-rs, a
+      `downcast` of the crate's own);
       elsewhere it is reported in a crate still below 0.29 (rename it by hand if it is PyO3's), and
       the requirement then stops at 0.28.
     - `DowncastError::new(..)` changed its arguments (`CastError::new` takes the target type

@@ -111,8 +111,8 @@ from pyo3_migrate.analysis.pytypes import (
 from pyo3_migrate.analysis.rust import FileIndex
 from pyo3_migrate.analysis.tokens import last_segment
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
-from pyo3_migrate.core.project import Crate, Project
 from pyo3_migrate.core.model import Edit, Safety
+from pyo3_migrate.core.project import Crate, Project
 from pyo3_migrate.core.version import V0_22_3, V0_26, Version
 
 _COMMENTS = ("line_comment", "block_comment")

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from pyo3_migrate.core import docs, pysyntax, suppress, syntax
-from pyo3_migrate.core import cargo
+from pyo3_migrate.core import cargo, docs, pysyntax, suppress, syntax
 from pyo3_migrate.core.cargo import requirement_line
 from pyo3_migrate.core.codemod import Codemod, CodemodInfo, Context, Options, Snapshot
 from pyo3_migrate.core.model import FileResult, Finding, Fix, Safety, Step, apply_edits, line_col
@@ -214,8 +213,8 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
             if progress is not None:
                 progress(done, len(codemods), f"pass {number}: {codemod.info.id}")
             shown = _shown_to(codemod, project, current, target_for)
-            if not shown.crates and codemod.info.triggers:
-                continue
+            if not shown.crates and codemod.info.language == "rust":
+                continue  # no crate it can act in
             snapshot = Snapshot(shown, current, target_for, broken, options, full_project=project, original=contents)
             seen = _read_by(codemod.info, snapshot, order)
             previous = last.get(codemod.info.id)
