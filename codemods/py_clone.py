@@ -375,7 +375,7 @@ def _maybe_finding(ctx: Context, site: Site) -> None:
 class PyCloneCodemod(Codemod):
     info = INFO
 
-    def reads_crate(self, crate: Crate, project: Project) -> bool:
+    def reads_crate(self, crate: Crate, project: Project, contents: dict[Path, bytes]) -> bool:
         """From 0.22 a `Py` clone compiles only with the `py-clone` feature (one member's enables it
         for the whole workspace): without it, and above 0.21, the crate has none to move."""
         version = crate.pyo3_version

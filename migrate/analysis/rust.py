@@ -95,6 +95,13 @@ def spelled(source: bytes, root: Node, spellings) -> list[Node]:
     return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
 
 
+def may_declare_type(sources, name: str) -> bool:
+    """Whether any of these files may declare a type `name` of its own (a byte prefilter: a
+    `struct`, `enum`, `union`, `trait` or `type` keyword followed by the name)."""
+    spellings = [f"{kind} {name}".encode() for kind in ("struct", "enum", "union", "trait", "type")]
+    return any(s in source for source in sources for s in spellings)
+
+
 def in_source_order(nodes) -> list[Node]:
     """Distinct nodes in source order (an outer node before the inner ones that start with it)."""
     unique = {(n.start_byte, -n.end_byte, n.type): n for n in nodes}

@@ -177,10 +177,11 @@ class Codemod:
     def scan(self, snapshot: Snapshot) -> object:
         return None
 
-    def reads_crate(self, crate: Crate, project: Project) -> bool:
-        """Whether the crate can hold anything for it at all (its manifests say); a crate it does
-        not read is never shown to it, so its files are not parsed for it. By default: a crate
-        that already builds against the release removing what it rewrites has none of it left."""
+    def reads_crate(self, crate: Crate, project: Project, contents: dict[Path, bytes]) -> bool:
+        """Whether the crate can hold anything for it at all (its manifests say; `contents`, every
+        file's bytes, for a cheap look); a crate it does not read is never shown to it, so its
+        files are not parsed for it. By default: a crate that already builds against the release
+        removing what it rewrites has none of it left."""
         removed, version = self.info.removes_at, crate.pyo3_version
         return removed is None or version is None or version < removed
 

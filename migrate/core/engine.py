@@ -188,7 +188,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
     broken = set()
-    readers = _readers(project, codemods, target_for)
+    readers = _readers(project, contents, codemods, target_for)
     for path, data in contents.items():
         if path.suffix in _READ_LAZILY:
             continue
@@ -300,16 +300,16 @@ def _triggered(info: CodemodInfo, source: bytes) -> bool:
     return _TRIGGERED[key]
 
 
-def _reads(codemod: Codemod, crate: Crate, project: Project, target_for) -> bool:
+def _reads(codemod: Codemod, crate: Crate, project: Project, contents: dict[Path, bytes], target_for) -> bool:
     """Whether the codemod applies at the crate's target and can find anything in it."""
     target = target_for(crate.manifest)
-    return target is not None and codemod.info.applies(target) and codemod.reads_crate(crate, project)
+    return target is not None and codemod.info.applies(target) and codemod.reads_crate(crate, project, contents)
 
 
-def _readers(project: Project, codemods: list[Codemod], target_for) -> dict:
+def _readers(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], target_for) -> dict:
     """Crate manifest (None: no crate) -> the Rust codemods that may read its files."""
     rust = [c for c in codemods if c.info.language == "rust"]
-    out = {crate.manifest: tuple(c.info for c in rust if _reads(c, crate, project, target_for))
+    out = {crate.manifest: tuple(c.info for c in rust if _reads(c, crate, project, contents, target_for))
            for crate in project.crates}
     out[None] = tuple(c.info for c in rust)
     return out
@@ -321,7 +321,7 @@ def _shown_to(codemod: Codemod, project: Project, contents: dict[Path, bytes], t
     info = codemod.info
     if info.language != "rust":
         return project
-    crates = [c for c in project.crates if _reads(codemod, c, project, target_for) and (
+    crates = [c for c in project.crates if _reads(codemod, c, project, contents, target_for) and (
         not info.triggers or any(_triggered(info, contents[f]) for f in c.rust_files if f in contents))]
     return project if len(crates) == len(project.crates) else replace(project, crates=crates)
 
