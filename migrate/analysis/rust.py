@@ -58,8 +58,23 @@ def ancestors(node: Node) -> Iterator[Node]:
 TOKEN_GROUPS = ("token_tree", "token_tree_pattern", "token_repetition", "token_repetition_pattern")
 
 
+# What tree-sitter-rust puts inside a macro's token trees: token groups and single tokens. Any
+# other named node (an expression, a statement, an item, a type) is parsed syntax, so it is not
+# inside a macro's tokens, and `in_macro` answers for it without walking up the tree.
+_TOKEN_KINDS = frozenset({
+    "token_tree", "token_tree_pattern", "token_repetition", "token_repetition_pattern", "token_binding_pattern",
+    "metavariable", "fragment_specifier", "identifier", "self", "super", "crate", "mutable_specifier",
+    "primitive_type", "lifetime", "label", "boolean_literal", "char_literal", "float_literal", "integer_literal",
+    "string_literal", "raw_string_literal", "string_content", "escape_sequence", "line_comment", "block_comment",
+    "doc_comment", "inner_doc_comment_marker", "outer_doc_comment_marker",
+})
+
+
 def in_macro(node: Node) -> Node | None:
-    """The macro invocation or macro_rules! definition node is inside, if any."""
+    """The macro invocation or macro_rules! definition node is inside, if any (the node itself
+    excluded: a `macro_invocation` is not inside itself)."""
+    if node.is_named and node.type not in _TOKEN_KINDS and node.type not in _MACROS:
+        return None
     for a in ancestors(node):
         if a.type in _MACROS:
             return a
