@@ -191,7 +191,7 @@ class Survey:
     """Where `Py::clone` remains, per file (shared by both codemods of this module)."""
 
     types: _Types
-    structs: dict[str, list[StructDef]]
+    structs: "_StructDefs"  # by name, looked up on demand
     py_field_names: dict[str, set[str]]  # field name -> structs declaring it Py-ish
     files: dict[Path, FileSurvey] = field(default_factory=dict)
 
@@ -298,41 +298,75 @@ def survey(snapshot: Snapshot) -> dict[Path, Survey]:
 
 
 def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
+    sources = {path: snapshot.contents[path] for path in paths}
+    # Only a file that spells `Py` (or an alias of it) can define a `Py` of its own, an alias of
+    # it, or a struct holding one: those are read now; other structs when a clone site asks.
+    spelling_py = [p for p in paths if b"Py" in sources[p]]
     types = _Types()
-    for path in paths:  # names first: the crate's own types, then aliases of Py
-        source = snapshot.contents[path]
+    for path in spelling_py:
+        source = sources[path]
         for item in _module_items(source):
             name = item.child_by_field_name("name")
             if name is not None and item.type != "type_item":
                 types.own_names.add(rust.text(source, name))
+    holding = spelling_py
     for _ in range(2):  # aliases of aliases
-        for path in paths:
-            source = snapshot.contents[path]
+        for path in holding:
+            source = sources[path]
             for item in _module_items(source):
                 if item.type == "type_item" and not _associated(item):
                     name = item.child_by_field_name("name")
                     if name is not None and types.kind(source, item.child_by_field_name("type")) == PY:
                         types.py_aliases.add(rust.text(source, name))
-    structs: dict[str, list[StructDef]] = {}
+        aliases = {a.encode() for a in types.py_aliases}
+        holding = [p for p in paths if b"Py" in sources[p] or not aliases.isdisjoint(rust.words(sources[p]))]
+    structs = _StructDefs(paths, sources, types)
     py_field_names: dict[str, set[str]] = {}
-    for path in paths:
-        source = snapshot.contents[path]
+    for path in holding:
+        source = sources[path]
         for item in _module_items(source):
             if item.type != "struct_item":
                 continue
             name = rust.text(source, item.child_by_field_name("name"))
-            fields = _struct_fields(source, item, types)
-            structs.setdefault(name, []).append(StructDef(path, source, item, fields))
-            for f in fields:
+            for f in structs.fields_of(path, source, item):
                 if f.kind in PY_ISH and not f.name.isdigit():
                     py_field_names.setdefault(f.name, set()).add(name)
     result = Survey(types, structs, py_field_names)
     py_words = _py_words(types, py_field_names)
     for path in paths:
-        source = snapshot.contents[path]
+        source = sources[path]
         if any(word in source for word in CLONE_WORDS) and any(word in source for word in py_words):
             result.files[path] = survey_file(result, source, FileIndex.build(source))
     return result
+
+
+class _StructDefs:
+    """The crate's struct definitions by name, looked up when asked (in the files that spell the
+    name and `struct`), each once."""
+
+    def __init__(self, paths: list[Path], sources: dict[Path, bytes], types: "_Types"):
+        self._paths, self._sources, self._types = paths, sources, types
+        self._by_name: dict[str, list[StructDef]] = {}
+        self._fields: dict[tuple[Path, int], list[Field]] = {}
+
+    def fields_of(self, path: Path, source: bytes, item: Node) -> list[Field]:
+        key = (path, item.start_byte)
+        if key not in self._fields:
+            self._fields[key] = _struct_fields(source, item, self._types)
+        return self._fields[key]
+
+    def get(self, name: str, default: list | None = None) -> list[StructDef]:
+        if name not in self._by_name:
+            word, found = name.encode(), []
+            for path in self._paths:
+                source = self._sources[path]
+                if b"struct" not in source or word not in rust.words(source):
+                    continue
+                for item in _module_items(source):
+                    if item.type == "struct_item" and rust.text(source, item.child_by_field_name("name")) == name:
+                        found.append(StructDef(path, source, item, self.fields_of(path, source, item)))
+            self._by_name[name] = found
+        return self._by_name[name] or (default if default is not None else [])
 
 
 def _py_words(types: "_Types", py_field_names: dict[str, set[str]]) -> list[bytes]:

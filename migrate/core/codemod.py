@@ -43,6 +43,9 @@ class CodemodInfo:
     triggers: tuple[str, ...] = ()
     # A finer test than the words, when one needs a look around them (`static mut`, not `'static`)
     trigger_test: Callable[[bytes], bool] | None = None
+    # The files it surely parses, when fewer than its trigger words reach (the others it parses
+    # only when its facts lead there): the engine parses and checks these up front
+    parses: Callable[[bytes], bool] | None = None
     # What it reads besides the files it edits, when that is not what its language says (the
     # engine reruns a codemod in a later pass only when what it reads has changed).
     reads_manifests: bool | None = None  # default: a TOML codemod does, a Rust one does not
@@ -66,6 +69,9 @@ class CodemodInfo:
 
     def applies(self, target: Version) -> bool:
         return target >= self.min_target and (self.max_target is None or target < self.max_target)
+
+    def parses_up_front(self, source: bytes) -> bool:
+        return self.parses(source) if self.parses is not None else self.triggered_by(source)
 
     def triggered_by(self, source: bytes) -> bool:
         if self.trigger_test is not None:

@@ -193,7 +193,7 @@ def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemo
         if path.suffix in _READ_LAZILY:
             continue
         crate = project.crate_of(path)
-        wanted = path.suffix != ".rs" or any(_triggered(info, data) for info in readers[crate and crate.manifest])
+        wanted = path.suffix != ".rs" or any(info.parses_up_front(data) for info in readers[crate and crate.manifest])
         if not wanted:
             continue  # nothing reads it: not parsed, and how it is written cannot matter
         problem = syntax_problem(path, data, keep=True)
