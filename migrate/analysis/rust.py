@@ -113,8 +113,9 @@ def spelled(source: bytes, root: Node, spellings) -> list[Node]:
 def may_declare_type(sources, name: str) -> bool:
     """Whether any of these files may declare a type `name` of its own (a byte prefilter: a
     `struct`, `enum`, `union`, `trait` or `type` keyword followed by the name)."""
-    spellings = [f"{kind} {name}".encode() for kind in ("struct", "enum", "union", "trait", "type")]
-    return any(s in source for source in sources for s in spellings)
+    word = name.encode()
+    spellings = [kind + b" " + word for kind in (b"struct", b"enum", b"union", b"trait", b"type")]
+    return any(word in source and any(s in source for s in spellings) for source in sources)
 
 
 def in_source_order(nodes) -> list[Node]:

@@ -252,10 +252,13 @@ def _doc_examples(project: Project, current: dict[Path, bytes], results: dict[Pa
         crate, target = project.crate_of(path), target_for(path)
         if crate is None or crate.pyo3_version is None or target is None:
             continue
+        readers = [c for c in rust_codemods if _reads(c, crate, project, current, target_for)]
+        if not any(c.info.triggered_by(data) for c in readers):
+            continue  # no example in it can concern a codemod that acts in this crate: not parsed
         edits, ids = [], []
         found = docs.markdown_snippets(data) if path.suffix == ".md" else docs.snippets(data, syntax.parse(data).root_node)
         for snippet in found:
-            shown = [c for c in rust_codemods if not c.info.triggers or c.info.triggered_by(snippet.text)]
+            shown = [c for c in readers if not c.info.triggers or c.info.triggered_by(snippet.text)]
             if not shown:
                 continue
             example = single_crate([_EXAMPLE], str(crate.pyo3_version))
