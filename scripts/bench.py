@@ -585,16 +585,19 @@ def generated_report(args, out: Path, cmds: Commands) -> None:
         note(label, r)
 
 
+REAL_RATIO = 3.0  # the engine issue's target for a real workspace: within 3x of ast-grep's one rule
+
+
 def real_report(args, cmds: Commands) -> None:
     print("| directory | crates | .rs files | Rust lines | PyO3 .rs | .py files | ours s | ast-grep s | ours / ast-grep "
-          "| rg s | ours peak RSS MB | <= 1.0x ast-grep / <= 500 MB |\n" + "|---" * 12 + "|")
+          "| rg s | ours peak RSS MB | <= 3.0x ast-grep / <= 500 MB |\n" + "|---" * 12 + "|")
     for d in map(Path, args.real):
         s = corpus_stats(d)
         ours, ag = measure(cmds.ours(d), args), measure(cmds.ast_grep_cmd(d), args, "no ast-grep")
         rg, rat = measure(cmds.rg_cmd(d), args, "no rg"), ratio(ours, ag)
         print(f"| {d} | " + " | ".join(f"{v:,}" for v in s.values()) + f" | {secs(ours.median, ours)} | "
               f"{secs(ag.median, ag)} | {times(rat)} | {secs(rg.median, rg)} | {rss(ours)} | "
-              f"{check(rat, 1.0)} / {check(ours.rss_mb if ours.times else None, 500)} |")
+              f"{check(rat, REAL_RATIO)} / {check(ours.rss_mb if ours.times else None, 500)} |")
         note(f"ours on {d}", ours)
 
 
