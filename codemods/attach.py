@@ -32,9 +32,11 @@ What it will not do
       a `x.py()` call, or `Python::assume_gil_acquired()`. A receiver that looks like a token but
       cannot be proven one (`py` bound by some other closure, a `self.py` field) is reported;
       `allow_threads` methods on anything else are not PyO3's and stay.
-    - Mentions inside macro invocations and `macro_rules!` bodies are token trees, not paths:
-      they are reported with their location, never edited. While such a mention of `PyObject`
-      remains, its import stays too.
+    - Inside macro invocations and `macro_rules!` bodies (token trees, not paths) only
+      `Python::with_gil(..)` and its siblings written with `Python::` are renamed, where `Python`
+      is PyO3's (`tokio::select! { .. => Python::with_gil(|py| ..) }`); `allow_threads`,
+      `PyObject` and `prepare_freethreaded_python` there are reported with their location, never
+      edited. While such a mention of `PyObject` remains, its import stays too.
     - A `pub use` re-export of `PyObject` is public API: it is reported, not removed. Names are
       followed across the crate's files (`use super::*` in `tests.rs`, `crate::PyObject`,
       `super::super::PyObject`); a `PyObject` or `Python` that nothing in the crate explains (a
@@ -633,6 +635,9 @@ def _token_tree_mentions(names: _Names, words: set[str]) -> list[Node]:
 
 
 def _report_macro_mentions(ctx: Context, names: _Names) -> None:
+    """`Python::with_gil` and friends among macro tokens are renamed (a `Python::` path is the same
+    path wherever the macro puts it); what needs more than a name is reported."""
+    renames: list[Edit] = []
     for node in _token_tree_mentions(names, set(RENAMES) | {PREPARE, PY_OBJECT}):
         word = names.text(node)
         before = _previous_tokens(names, node, 3)
@@ -653,12 +658,11 @@ def _report_macro_mentions(ctx: Context, names: _Names) -> None:
             resolved = names.resolve(node, "Python")
             if resolved is not None and resolved[0] != "pyo3":
                 continue  # the crate's own `Python`
-            ctx.finding(
-                node,
-                f"`Python::{word}` inside a macro: token trees are not rewritten, "
-                f"use `Python::{RENAMES[word]}` by hand",
-                removed_in=GONE,
-            )
+            if resolved is not None:
+                renames.append(Edit(node.start_byte, node.end_byte, RENAMES[word].encode()))
+                continue
+            ctx.finding(node, f"cannot tell which `Python` this `{word}` in a macro belongs to (no import in "
+                        f"scope): if it is PyO3's, use `Python::{RENAMES[word]}`", removed_in=GONE)
         elif word == "allow_threads" and before[-1:] == ["."] and "py" in "".join(before[:-1]).lower():
             ctx.finding(
                 node,
@@ -666,6 +670,7 @@ def _report_macro_mentions(ctx: Context, names: _Names) -> None:
                 "if the receiver is a `Python` token",
                 removed_in=GONE,
             )
+    ctx.fix("Python::with_gil & co. -> attach & co. among macro tokens", renames)
 
 
 def _previous_tokens(names: _Names, node: Node, count: int) -> list[str]:
