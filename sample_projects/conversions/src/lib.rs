@@ -132,6 +132,14 @@ fn describe_all(py: Python<'_>, items: &Bound<'_, PyList>) -> PyResult<Vec<PyObj
         .collect()
 }
 
+/// The interpreter's version, read with `Python::with_gil` among a macro's tokens (`vec!`).
+#[pyfunction]
+fn interpreter_versions() -> PyResult<Vec<String>> {
+    Ok(vec![Python::with_gil(|py| -> PyResult<String> {
+        py.import("sys")?.getattr("version")?.extract()
+    })?])
+}
+
 #[pymodule]
 fn conversions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pyo3_log::init();
@@ -143,5 +151,6 @@ fn conversions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(label, m)?)?;
     m.add_function(wrap_pyfunction!(describe, m)?)?;
     m.add_function(wrap_pyfunction!(describe_all, m)?)?;
+    m.add_function(wrap_pyfunction!(interpreter_versions, m)?)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 """The conversions give the same answers from 8 threads at once, before and after migration."""
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -54,3 +55,7 @@ def test_describe_from_many_threads():
     points = [conversions.Point(1.0, 2.0), conversions.Point(3.5, 4.0)]
     assert set(hammer(conversions.describe, points[0])) == {"(1, 2)"}
     assert conversions.describe_all(points) == ["(1, 2)", "(3.5, 4)"]
+
+
+def test_interpreter_versions_from_many_threads():
+    assert set(map(tuple, hammer(conversions.interpreter_versions))) == {(sys.version,)}
