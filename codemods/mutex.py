@@ -109,7 +109,6 @@ from pyo3_migrate.analysis.protected import (
 from pyo3_migrate.analysis.rust import UseLeaf
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety, apply_edits
-from pyo3_migrate.core.project import Crate, Project
 from pyo3_migrate.core.version import V0_24, V0_28, Version
 
 GONE = V0_28  # GILProtected's last release is 0.27: a crate that keeps one stays below 0.28
@@ -127,16 +126,11 @@ INFO = CodemodInfo(
     stages=(V0_24,),  # below 0.24 it only reports
     triggers=("GILProtected",),
     removes_at=V0_28,
+    lookalike="GILProtected",  # a crate's own is reported past 0.28 too
 )
 
 class MutexCodemod(Codemod):
     info = INFO
-
-    def reads_crate(self, crate: Crate, project: Project, contents: dict[Path, bytes]) -> bool:
-        """Also past 0.28 when the crate may have a `GILProtected` of its own (reported: unsound
-        under free-threading at every release)."""
-        return super().reads_crate(crate, project, contents) or rust.may_declare_type(
-            (contents[f] for f in crate.rust_files if f in contents), "GILProtected")
 
     def scan(self, snapshot: Snapshot) -> Facts:
         return build_facts(snapshot)

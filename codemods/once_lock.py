@@ -63,7 +63,6 @@ from pyo3_migrate.analysis.rust import UseLeaf
 from pyo3_migrate.analysis.tokens import unused_token_renames
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety, drop_contained
-from pyo3_migrate.core.project import Crate, Project
 from pyo3_migrate.core.version import V0_23, V0_26, V0_28, Version
 
 GONE = V0_28  # GILOnceCell's last release is 0.27: a crate that keeps one stays below 0.28
@@ -80,6 +79,7 @@ INFO = CodemodInfo(
     stages=(V0_26,),  # std OnceLock below, PyOnceLock from here
     triggers=("GILOnceCell",),
     removes_at=V0_28,
+    lookalike="GILOnceCell",  # a crate's own is reported past 0.28 too
 )
 
 NO_STD_EQUIVALENT = {
@@ -278,12 +278,6 @@ def _count_leaves(facts: Facts, std: bool) -> dict[tuple[Path, int], LeafUse]:
 
 class OnceLockCodemod(Codemod):
     info = INFO
-
-    def reads_crate(self, crate: Crate, project: Project, contents: dict[Path, bytes]) -> bool:
-        """Also past 0.28 when the crate may have a `GILOnceCell` of its own: that look-alike is
-        unsound under free-threading at every release, and is reported."""
-        return super().reads_crate(crate, project, contents) or rust.may_declare_type(
-            (contents[f] for f in crate.rust_files if f in contents), "GILOnceCell")
 
     def scan(self, snapshot: Snapshot) -> Facts:
         inventory = build_inventory(snapshot, GIL_ONCE_CELL)

@@ -197,7 +197,7 @@ class Survey:
 
     def field_kind(self, struct: str | None, name: str) -> tuple[str, Node | None, bytes | None] | None:
         """(kind, type node, source) of struct.name when every definition of the struct agrees."""
-        defs = self.structs.get(struct or "", [])
+        defs = self.structs.get(struct or "")
         found = []
         for d in defs:
             match = [f for f in d.fields if f.name == name]
@@ -355,7 +355,7 @@ class _StructDefs:
             self._fields[key] = _struct_fields(source, item, self._types)
         return self._fields[key]
 
-    def get(self, name: str, default: list | None = None) -> list[StructDef]:
+    def get(self, name: str) -> list[StructDef]:
         if name not in self._by_name:
             word, found = name.encode(), []
             for path in self._paths:
@@ -366,7 +366,7 @@ class _StructDefs:
                     if item.type == "struct_item" and rust.text(source, item.child_by_field_name("name")) == name:
                         found.append(StructDef(path, source, item, self.fields_of(path, source, item)))
             self._by_name[name] = found
-        return self._by_name[name] or (default if default is not None else [])
+        return self._by_name[name]
 
 
 def _py_words(types: "_Types", py_field_names: dict[str, set[str]]) -> list[bytes]:

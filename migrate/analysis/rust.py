@@ -110,14 +110,6 @@ def spelled(source: bytes, root: Node, spellings) -> list[Node]:
     return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
 
 
-def may_declare_type(sources, name: str) -> bool:
-    """Whether any of these files may declare a type `name` of its own (a byte prefilter: a
-    `struct`, `enum`, `union`, `trait` or `type` keyword followed by the name)."""
-    word = name.encode()
-    spellings = [kind + b" " + word for kind in (b"struct", b"enum", b"union", b"trait", b"type")]
-    return any(word in source and any(s in source for s in spellings) for source in sources)
-
-
 def in_source_order(nodes) -> list[Node]:
     """Distinct nodes in source order (an outer node before the inner ones that start with it)."""
     unique = {(n.start_byte, -n.end_byte, n.type): n for n in nodes}

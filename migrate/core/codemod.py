@@ -54,6 +54,9 @@ class CodemodInfo:
     # The release that removes the API this codemod rewrites: code it leaves unrewritten holds the
     # requirement below it (None: what it rewrites compiles at every release).
     removes_at: Version | None = None
+    # A type of this name that a crate defines itself is reported at every release (a look-alike of
+    # the GIL-era type, unsound under free-threading): such a crate is read even past `removes_at`
+    lookalike: str | None = None
 
     def reads(self, path: Path) -> bool:
         """Whether this codemod's output can depend on the bytes of path."""
@@ -188,8 +191,11 @@ class Codemod:
         file's bytes, for a cheap look); a crate it does not read is never shown to it, so its
         files are not parsed for it. By default: a crate that already builds against the release
         removing what it rewrites has none of it left."""
-        removed, version = self.info.removes_at, crate.pyo3_version
-        return removed is None or version is None or version < removed
+        removed, version, lookalike = self.info.removes_at, crate.pyo3_version, self.info.lookalike
+        if removed is None or version is None or version < removed:
+            return True
+        return lookalike is not None and syntax.may_declare_type(
+            (contents[f] for f in crate.rust_files if f in contents), lookalike)
 
     def transform(self, ctx: Context) -> None:
         raise NotImplementedError

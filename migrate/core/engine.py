@@ -246,13 +246,16 @@ def _doc_examples(project: Project, current: dict[Path, bytes], results: dict[Pa
     """The Rust codemods over each doc-comment example (`cargo test` compiles them), as the snippet
     it is; its edits come back into the comment line by line, as one more step of the file."""
     rust_codemods = [c for c in codemods if c.info.language == "rust" and c.info.id not in _NOT_FOR_EXAMPLES]
+    by_crate: dict[Path, list[Codemod]] = {}  # crate manifest -> the codemods that act in it
     for path, data in sorted(current.items()):
         if path.suffix not in (".rs", ".md") or path in broken or b"```" not in data:
             continue
         crate, target = project.crate_of(path), target_for(path)
         if crate is None or crate.pyo3_version is None or target is None:
             continue
-        readers = [c for c in rust_codemods if _reads(c, crate, project, current, target_for)]
+        if crate.manifest not in by_crate:
+            by_crate[crate.manifest] = [c for c in rust_codemods if _reads(c, crate, project, current, target_for)]
+        readers = by_crate[crate.manifest]
         if not any(c.info.triggered_by(data) for c in readers):
             continue  # no example in it can concern a codemod that acts in this crate: not parsed
         edits, ids = [], []

@@ -102,6 +102,14 @@ def words(source: bytes) -> frozenset[bytes]:
     return found
 
 
+def may_declare_type(sources, name: str) -> bool:
+    """Whether any of these files may declare a type `name` of its own (a byte prefilter: a
+    `struct`, `enum`, `union`, `trait` or `type` keyword followed by the name)."""
+    word = name.encode()
+    spellings = [kind + b" " + word for kind in (b"struct", b"enum", b"union", b"trait", b"type")]
+    return any(word in source and any(s in source for s in spellings) for source in sources)
+
+
 _KIND_QUERIES: dict[tuple[str, ...], Query] = {}
 
 
