@@ -182,24 +182,35 @@ def _say_why_held(project: Project, results: list[FileResult], holding: list[Fin
             result.findings.insert(0, Finding("manifest", manifest, line, 1, message))
 
 
+def check_inputs(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options) -> dict[Path, str]:
+    """Parse, up front and kept for the run, every input some codemod will read; the ones that
+    cannot be worked on, with why. A Rust file no codemod of its crate can act on is not parsed
+    (how it is written cannot matter); the Python side waits for the codemod that reads it. This
+    is all a run does before its first codemod (the bench's floor measures it)."""
+    target_for = target_resolver(project, options)
+    readers = _readers(project, contents, codemods, target_for)
+    problems = {}
+    for path, data in contents.items():
+        if path.suffix in _READ_LAZILY:
+            continue
+        crate = project.crate_of(path)
+        if path.suffix == ".rs" and not any(info.parses_up_front(data) for info in readers[crate and crate.manifest]):
+            continue
+        problem = syntax_problem(path, data, keep=True)
+        if problem is not None:
+            problems[path] = problem
+    return problems
+
+
 def _run_at(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options,
             progress: Progress | None = None) -> list[FileResult]:
     """One whole run at `options.target`."""
     target_for = target_resolver(project, options)
     results = {path: FileResult(path, data, data) for path, data in contents.items()}
-    broken = set()
-    readers = _readers(project, contents, codemods, target_for)
-    for path, data in contents.items():
-        if path.suffix in _READ_LAZILY:
-            continue
-        crate = project.crate_of(path)
-        wanted = path.suffix != ".rs" or any(info.parses_up_front(data) for info in readers[crate and crate.manifest])
-        if not wanted:
-            continue  # nothing reads it: not parsed, and how it is written cannot matter
-        problem = syntax_problem(path, data, keep=True)
-        if problem is not None:
-            broken.add(path)
-            results[path].input_error = problem
+    problems = check_inputs(project, contents, codemods, options)
+    for path, problem in problems.items():
+        results[path].input_error = problem
+    broken = set(problems)
     current = dict(contents)
     order = [(path, path.suffix == ".rs") for path in sorted(current)]  # the paths never change in a run
     final_findings: dict[Path, list] = {}
