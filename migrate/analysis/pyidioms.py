@@ -144,18 +144,16 @@ class _AsksForTheGil(cst.CSTVisitor):
 class _Branches(cst.CSTVisitor):
     """Branches whose test asks whether the GIL is on."""
 
-    METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
-
     def __init__(self, names: set[str]):
         super().__init__()
         self.names = names
-        self.lines: list[int] = []
+        self.found: list[cst.CSTNode] = []
 
     def _test(self, test: cst.BaseExpression, node: cst.CSTNode) -> None:
         asks = _AsksForTheGil(self.names)
         test.visit(asks)
         if asks.hit:
-            self.lines.append(self.get_metadata(cst.metadata.PositionProvider, node).start.line)
+            self.found.append(node)
 
     def visit_If(self, node: cst.If) -> None:
         self._test(node.test, node)
@@ -264,8 +262,11 @@ class _ListUses(cst.CSTVisitor):
 def gil_branch_lines(module: cst.Module, free_threaded_names_: set[str]) -> list[int]:
     """Lines of `if`s and conditional expressions whose test asks whether the GIL is on."""
     branches = _Branches(free_threaded_names_)
-    cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True).visit(branches)
-    return branches.lines
+    module.visit(branches)
+    if not branches.found:
+        return []  # positions cost a pass of their own over the whole module: only when needed
+    positions = cst.metadata.MetadataWrapper(module, unsafe_skip_copy=True).resolve(cst.metadata.PositionProvider)
+    return [positions[node].start.line for node in branches.found]
 
 
 def retype_int_lists(module: cst.Module, functions: set[str], methods: dict[str, set[str]]) -> tuple[cst.Module, list[str]]:
