@@ -152,7 +152,7 @@ def crate_function_names(snapshot: Snapshot) -> dict[Path, set[str]]:
             source = snapshot.contents[path]
             if b"_bound" not in source:
                 continue
-            for node in rust.nodes_of_kinds(rust.parse(source).root_node, _FUNCTION_ITEMS):
+            for node in rust.tree_nodes(rust.parse(source), _FUNCTION_ITEMS):
                 if node.type in _FUNCTION_ITEMS:
                     name = node.child_by_field_name("name")
                     if name is not None:
@@ -181,7 +181,7 @@ class BoundApiCodemod(Codemod):
         own = ctx.facts.get(crate.manifest, set()) if crate is not None else set()
         index = FileIndex.build(ctx.source)
         edits: list[Edit] = []
-        for node in rust.nodes_of_kinds(ctx.tree.root_node, ("macro_invocation", "call_expression")):
+        for node in rust.tree_nodes(ctx.tree, ("macro_invocation", "call_expression")):
             if node.type == "macro_invocation":
                 edits.extend(self._macro(ctx, node))
                 continue

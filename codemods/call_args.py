@@ -89,7 +89,7 @@ class CallArgsCodemod(Codemod):
 
     def transform(self, ctx: Context) -> None:
         edits = []
-        for fn in rust.nodes_of_kinds(ctx.tree.root_node, ("function_item",)):
+        for fn in rust.tree_nodes(ctx.tree, ("function_item",)):
             params, body = fn.child_by_field_name("parameters"), fn.child_by_field_name("body")
             for param in params.named_children if params is not None and body is not None else []:
                 written, pattern = param.child_by_field_name("type"), param.child_by_field_name("pattern")

@@ -195,7 +195,7 @@ def defined_downcasts(source: bytes) -> frozenset[str]:
     if b"fn downcast" not in source:
         return frozenset()
     kinds = ("function_item", "function_signature_item")
-    names = (item.child_by_field_name("name") for item in rust.nodes_of_kinds(rust.parse(source).root_node, kinds))
+    names = (item.child_by_field_name("name") for item in rust.tree_nodes(rust.parse(source), kinds))
     return frozenset(text for text in (rust.text(source, n) for n in names if n is not None) if text in METHODS)
 
 

@@ -500,7 +500,7 @@ class CloneRefCodemod(Codemod):
             return
         facts: Facts = ctx.facts
         cell_types = facts.cell_type_refs(ctx)
-        for node in rust.nodes_of_kinds(ctx.tree.root_node, ("let_declaration", "call_expression")):
+        for node in rust.tree_nodes(ctx.tree, ("let_declaration", "call_expression")):
             if rust.in_macro(node) is not None:
                 continue  # inside a macro: token trees, nothing there is an expression we could edit
             if node.type == "let_declaration":

@@ -293,7 +293,7 @@ class ExtractCodemod(Codemod):
         if OLD.encode() not in ctx.source:
             ctx.fix("`extract::<T>()` errors stay `PyErr`s", edits)
             return
-        for impl in rust.nodes_of_kinds(ctx.tree.root_node, ("impl_item",)):
+        for impl in rust.tree_nodes(ctx.tree, ("impl_item",)):
             if rust.in_macro(impl) is not None:
                 continue
             reworked = rework_impl(ctx, index, impl)

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.attributes import (
@@ -116,7 +116,7 @@ def _skipped(source: bytes) -> set[str]:
     if SKIP.encode() not in source:
         return set()
     found = set()
-    for item in rust.nodes_of_kinds(rust.parse(source).root_node, _CLASS_ITEMS):
+    for item in rust.tree_nodes(rust.parse(source), _CLASS_ITEMS):
         name = item.child_by_field_name("name")
         if name is not None and any(SKIP in attribute_options(source, u) for u in attr_uses(source, item) if _is_pyclass(u)):
             found.add(rust.text(source, name))
@@ -136,7 +136,7 @@ def survey(snapshot: Snapshot) -> dict[Path, CrateClones]:
             # a file can matter only by a pyclass, or by an `impl Clone` naming one
             if b"pyclass" not in source and not (b"Clone" in source and names & rust.words(source)):
                 continue
-            for node in rust.nodes_of_kinds(rust.parse(source).root_node, ("impl_item", *_CLASS_ITEMS)):
+            for node in rust.tree_nodes(rust.parse(source), ("impl_item", *_CLASS_ITEMS)):
                 if node.type == "impl_item":
                     name = _clone_impl_of(source, node)
                     if name is not None:
@@ -160,12 +160,12 @@ def _clone_derives(source: bytes, uses: list[AttrUse]) -> tuple[bool, bool]:
     return plain, gated
 
 
-def _macro_pyclasses(source: bytes, root: Node) -> list[Node]:
+def _macro_pyclasses(source: bytes, tree: Tree) -> list[Node]:
     """`pyclass` tokens inside macro bodies and invocations that also mention `Clone`."""
     found = []
     if b"Clone" not in source:
         return found
-    for node in rust.nodes_of_kinds(root, ("macro_definition", "macro_invocation")):
+    for node in rust.tree_nodes(tree, ("macro_definition", "macro_invocation")):
         if node.type in ("macro_definition", "macro_invocation"):
             tokens = [n for n in rust.walk(node) if n.type == "identifier"]
             words = {rust.text(source, n) for n in tokens}
@@ -194,9 +194,9 @@ class FromPyObjectCodemod(Codemod):
         crate = ctx.crate
         clones = ctx.facts.get(crate.manifest, CrateClones()) if crate is not None else CrateClones()
         edits: list[Edit] = []
-        for node in rust.nodes_of_kinds(ctx.tree.root_node, _CLASS_ITEMS):
+        for node in rust.tree_nodes(ctx.tree, _CLASS_ITEMS):
             edits.extend(self._class(ctx, clones, node))
-        for token in _macro_pyclasses(ctx.source, ctx.tree.root_node):
+        for token in _macro_pyclasses(ctx.source, ctx.tree):
             ctx.finding(token, "a `#[pyclass]` inside a macro, next to `Clone`: if the class implements `Clone`, "
                         f"add `{OPTION}` to keep its `FromPyObject` (0.28 deprecated the automatic one)")
         ctx.fix(f"`Clone` pyclasses keep FromPyObject: `{OPTION}`", edits)

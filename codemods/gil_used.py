@@ -76,7 +76,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.attributes import (
@@ -236,10 +236,10 @@ def _is_var_or_ok_var(source: bytes, node: Node, var: str) -> bool:
             and values[0].type == "identifier" and rust.text(source, values[0]) == var)
 
 
-def _submodule_makers(source: bytes, root: Node) -> set[str]:
+def _submodule_makers(source: bytes, tree: Tree) -> set[str]:
     """Names of the functions called inside `add_submodule(..)` arguments: `m.add_submodule(&make(py)?)`."""
     names = set()
-    for node in rust.nodes_of_kinds(root, ("call_expression",)):
+    for node in rust.tree_nodes(tree, ("call_expression",)):
         function = node.child_by_field_name("function")
         arguments = node.child_by_field_name("arguments")
         if function is None or function.type != "field_expression" or arguments is None:
@@ -337,11 +337,11 @@ def _unsendable(source: bytes, attr_item: Node) -> bool:
     return any(n.type == "identifier" and rust.text(source, n) == "unsendable" for n in rust.walk(attr))
 
 
-def _macro_modules(source: bytes, root: Node) -> list[int]:
+def _macro_modules(source: bytes, tree: Tree) -> list[int]:
     """`#[pymodule]`s written inside a macro (`macro_rules!` bodies, invocations) with no
     `gil_used` and no `submodule`: token trees this tool does not edit."""
     found = []
-    for node in rust.nodes_of_kinds(root, ("token_tree",)):
+    for node in rust.tree_nodes(tree, ("token_tree",)):
         if node.prev_sibling is None or node.prev_sibling.type != "#":
             continue
         inner = node.children[1:-1]
@@ -374,8 +374,8 @@ def analyze(source: bytes) -> FileFacts:
 def _analyze(source: bytes) -> FileFacts:
     tree = rust.parse(source)
     facts = FileFacts()
-    adders = _submodule_makers(source, tree.root_node)
-    for node in rust.nodes_of_kinds(tree.root_node, ("function_item", "mod_item", "call_expression")):
+    adders = _submodule_makers(source, tree)
+    for node in rust.tree_nodes(tree, ("function_item", "mod_item", "call_expression")):
         if node.type in ("function_item", "mod_item"):
             module = module_decl(source, node)
             if module is not None:
@@ -389,7 +389,7 @@ def _analyze(source: bytes) -> FileFacts:
                     if sub is not None:
                         facts.subs.append(sub)
     facts.blockers = _blockers(source, tree)
-    facts.in_macros = _macro_modules(source, tree.root_node)
+    facts.in_macros = _macro_modules(source, tree)
     return facts
 
 

@@ -174,11 +174,11 @@ def _crates_with_bounds(snapshot: Snapshot) -> set:
             source = snapshot.contents[path]
             if not {t.encode() for t in OLD_TRAITS} & rust.words(source):
                 continue
-            root = rust.parse(source).root_node
-            impls = [i for i in rust.nodes_of_kinds(root, ("impl_item",)) if _trait_name(source, i)]
+            tree = rust.parse(source)
+            impls = [i for i in rust.tree_nodes(tree, ("impl_item",)) if _trait_name(source, i)]
             headers = [(t.start_byte, t.end_byte) for t in (i.child_by_field_name("trait") for i in impls) if t is not None]
             if any(n.type == "type_identifier" and not rust.in_use_declaration(n) and not any(a <= n.start_byte < b for a, b in headers)
-                   for n in rust.spelled(source, root, list(OLD_TRAITS))):
+                   for n in rust.spelled(source, tree.root_node, list(OLD_TRAITS))):
                 found.add(crate.manifest)
                 break
     return found
@@ -223,7 +223,7 @@ class IntoPyObjectCodemod(Codemod):
         crate = ctx.crate
         names, bounded = ctx.facts
         pyclasses = names.get(crate.manifest, set()) if crate is not None else set()
-        impls = [i for i in rust.nodes_of_kinds(ctx.tree.root_node, ("impl_item",)) if _trait_name(ctx.source, i)]
+        impls = [i for i in rust.tree_nodes(ctx.tree, ("impl_item",)) if _trait_name(ctx.source, i)]
         if crate is not None and crate.manifest in bounded:
             # generic code bound by the old traits needs their impls and calls as they are: the crate
             # moves as a whole once a person has ported the bounds

@@ -315,16 +315,13 @@ class _Plan(UseEditor):
         # an import may serve other files (`use super::*`): count its refs across the project
         converted: dict[int, int] = {}
         held: dict[int, int] = {}
-        for scan in self.facts.files.values():
-            for ref in scan.refs.refs:
-                if ref.leaf is None or ref.leaf_file != self.ctx.path:
-                    continue
-                _role, key = scan.roles.get(ref.node.id, ("other", None))
-                bucket = converted if self._convertible(key) else held
-                bucket[ref.leaf.node.start_byte] = bucket.get(ref.leaf.node.start_byte, 0) + 1
-            for leaf_file, leaf in scan.refs.macro_leaves:
-                if leaf_file == self.ctx.path:
-                    held[leaf.node.start_byte] = held.get(leaf.node.start_byte, 0) + 1
+        refs, macro_leaves = self.facts.imported_through(self.ctx.path)
+        for scan, ref in refs:
+            _role, key = scan.roles.get(ref.node.id, ("other", None))
+            bucket = converted if self._convertible(key) else held
+            bucket[ref.leaf.node.start_byte] = bucket.get(ref.leaf.node.start_byte, 0) + 1
+        for leaf in macro_leaves:
+            held[leaf.node.start_byte] = held.get(leaf.node.start_byte, 0) + 1
         for leaf in self.scan.refs.uses:
             start = leaf.node.start_byte
             if not converted.get(start) or held.get(start) or leaf.public:
@@ -357,10 +354,8 @@ class _Plan(UseEditor):
             if scope is None:
                 continue
             covered = uncovered = 0
-            for node in rust.walk(scope):
+            for node in rust.spelled(self.source, scope, {leaf.local_name}):
                 if node.type not in ("type_identifier", "identifier"):
-                    continue
-                if rust.text(self.source, node) != leaf.local_name:
                     continue
                 if any(a.type == "use_declaration" for a in rust.ancestors(node)):
                     continue
@@ -377,12 +372,8 @@ class _Plan(UseEditor):
 
     def _glob_importers_mention(self, name: str) -> bool:
         """Another file that may see this file's imports through a glob (`use super::*`) names `name`."""
-        for path, scan in self.facts.files.items():
-            if path == self.ctx.path or name.encode() not in scan.index.source:
-                continue
-            if any(leaf.is_glob and leaf.path[0] in ("super", "crate", "self") for leaf in scan.index.all_leaves()):
-                return True
-        return False
+        word = name.encode()
+        return any(scan.path != self.ctx.path and word in scan.index.source for scan in self.facts.inheriting())
 
     def edits(self) -> list[Edit]:
         edits = list(self._edits)

@@ -136,7 +136,7 @@ class NumpyFieldsCodemod(Codemod):
         if b"npyffi" not in ctx.source or not ctx.info.triggered_by(ctx.source):
             return
         edits = []
-        for function in rust.nodes_of_kinds(ctx.tree.root_node, ("function_item",)):
+        for function in rust.tree_nodes(ctx.tree, ("function_item",)):
             if not any(a.type == "function_item" for a in rust.ancestors(function)):  # nested ones are inside
                 edits.extend(field_edits(ctx.source, function))
         ctx.fix("numpy 0.30: raw struct fields through `.fields`", edits)

@@ -143,7 +143,7 @@ class SuperclassInitCodemod(Codemod):
             return
         index = FileIndex.build(ctx.source)
         edits: list[Edit] = []
-        for fn in rust.nodes_of_kinds(ctx.tree.root_node, ("function_item",)):
+        for fn in rust.tree_nodes(ctx.tree, ("function_item",)):
             if not any(ctx.text(a).replace(" ", "") == "#[new]" for a in attributes_before(fn)):
                 continue
             found = _pair_type(ctx.source, fn.child_by_field_name("return_type"))

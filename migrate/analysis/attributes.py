@@ -149,7 +149,7 @@ def _pyclasses_of(source: bytes) -> frozenset[str]:
     if source not in _PYCLASSES:
         names = set()
         if b"pyclass" in source:
-            for item in rust.nodes_of_kinds(rust.parse(source).root_node, ("struct_item", "enum_item")):
+            for item in rust.tree_nodes(rust.parse(source), ("struct_item", "enum_item")):
                 name = item.child_by_field_name("name")
                 if name is not None and any("pyclass" in rust.text(source, a) for a in attributes_before(item)):
                     names.add(rust.text(source, name))

@@ -115,7 +115,7 @@ def modules_in(source: bytes) -> tuple[ModuleDecl, ...]:
         found = ()
         if b"pymodule" in source:
             tree = rust.parse(source)
-            decls = (module_decl(source, n) for n in rust.nodes_of_kinds(tree.root_node, ("function_item", "mod_item")))
+            decls = (module_decl(source, n) for n in rust.tree_nodes(tree, ("function_item", "mod_item")))
             found = tuple(d for d in decls if d is not None)
         _DECLARED[source] = found
     return found

@@ -17,7 +17,7 @@ from tree_sitter import Node
 from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.cells import impl_type_name, method_call, owner_of, receiver_key
 from pyo3_migrate.analysis.names import CrateNames, FileRefs, ItemRef, canonical, find_refs, item_names
-from pyo3_migrate.analysis.rust import FileIndex
+from pyo3_migrate.analysis.rust import FileIndex, UseLeaf
 from pyo3_migrate.core.codemod import Snapshot
 from pyo3_migrate.core.version import V0_24
 
@@ -176,6 +176,29 @@ class Facts:
     files: dict[Path, FileScan] = field(default_factory=dict)
     struct_fields: dict[str, set[str]] = field(default_factory=dict)  # struct name -> its field names
     _by_file: dict[Path, list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]] | None = None
+    _through: dict[Path, tuple[list, list]] | None = None
+    _inheriting: list[FileScan] | None = None
+
+    def inheriting(self) -> list[FileScan]:
+        """The files with a `use super::*`, `crate::*` or `self::*`: the ones that may see another
+        file's imports (listed once)."""
+        if self._inheriting is None:
+            self._inheriting = [scan for scan in self.files.values() if any(
+                leaf.is_glob and leaf.path[0] in ("super", "crate", "self") for leaf in scan.index.all_leaves())]
+        return self._inheriting
+
+    def imported_through(self, path: Path) -> tuple[list[tuple[FileScan, ItemRef]], list[UseLeaf]]:
+        """The references anywhere in the project whose import sits in `path` (with their file's
+        scan), and the imports in `path` that mentions inside macros need (indexed once)."""
+        if self._through is None:
+            self._through = {}
+            for scan in self.files.values():
+                for ref in scan.refs.refs:
+                    if ref.leaf is not None and ref.leaf_file is not None:
+                        self._through.setdefault(ref.leaf_file, ([], []))[0].append((scan, ref))
+                for leaf_file, leaf in scan.refs.macro_leaves:
+                    self._through.setdefault(leaf_file, ([], []))[1].append(leaf)
+        return self._through.get(path, ([], []))
 
     def in_file(self, path: Path) -> list[tuple[Protected, list[Decl], list[Ctor], list[Access]]]:
         """Per key, in key order: its declarations, constructors and accesses in one file
@@ -505,7 +528,7 @@ def _struct_fields(names: CrateNames, keys: set[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for path in names.files_with(keys):
         index = names.index[path]
-        for node in rust.nodes_of_kinds(index.tree.root_node, ("field_declaration",)):
+        for node in rust.tree_nodes(index.tree, ("field_declaration",)):
             if node.type != "field_declaration" or node.parent is None or node.parent.parent is None:
                 continue
             struct, name = node.parent.parent, node.child_by_field_name("name")

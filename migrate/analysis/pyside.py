@@ -236,11 +236,11 @@ def bytes_returns(path: Path, source: bytes) -> tuple[BytesReturn, ...]:
     if _may_return_bytes(source) and (b"pyfunction" in source or b"pymethods" in source):
         tree = rust.parse(source)
         classes = {}
-        for item in rust.nodes_of_kinds(tree.root_node, ("struct_item", "enum_item")):
+        for item in rust.tree_nodes(tree, ("struct_item", "enum_item")):
             name = item.child_by_field_name("name")
             if name is not None:
                 classes[rust.text(source, name)] = _python_name(source, item, rust.text(source, name))
-        for item in rust.nodes_of_kinds(tree.root_node, ("function_item",)):
+        for item in rust.tree_nodes(tree, ("function_item",)):
             if not _is_u8_sequence(source, item.child_by_field_name("return_type")):
                 continue
             paths = [u.path[-1] for u in attr_uses(source, item) if u.path]

@@ -28,6 +28,7 @@ from pyo3_migrate.core.syntax import (  # noqa: F401
     error_count,
     first_error,
     nodes_of_kinds,
+    tree_nodes,
     parse,
     parsed_files,
     run_cache,
@@ -262,7 +263,7 @@ class FileIndex:
         uses: dict[int, list[UseLeaf]] = {}
         definitions: dict[int, set[str]] = {}
         items: list[Node] = []
-        for node in nodes_of_kinds(tree.root_node, _INDEXED_KINDS):
+        for node in tree_nodes(tree, _INDEXED_KINDS):
             if node.type == "use_declaration":
                 if node.parent is not None and is_scope(node.parent):
                     uses.setdefault(node.parent.id, []).extend(use_leaves(source, node))

@@ -16,11 +16,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from tree_sitter import Node
+from tree_sitter import Tree
 
 from pyo3_migrate.core.lines import line_ending
 from pyo3_migrate.core.model import Edit
-from pyo3_migrate.core.syntax import nodes_of_kinds
+from pyo3_migrate.core.syntax import tree_nodes
 
 _RUST_FENCE_WORDS = {"rust", "no_run", "should_panic", "compile_fail", "ignore", "test_harness", "allow_fail",
                      "edition2015", "edition2018", "edition2021", "edition2024", ""}
@@ -46,11 +46,11 @@ def _is_rust_fence(info: bytes) -> bool:
     return all(w.decode(errors="replace").lower() in _RUST_FENCE_WORDS for w in words)
 
 
-def _doc_lines(source: bytes, root: Node) -> list[list[tuple[int, int]]]:
+def _doc_lines(source: bytes, tree: Tree) -> list[list[tuple[int, int]]]:
     """Runs of consecutive `///` or `//!` lines: (offset of the line's text after the marker, end)."""
     runs: list[list[tuple[int, int]]] = []
     last_line = -2
-    for node in nodes_of_kinds(root, ("line_comment",)):
+    for node in tree_nodes(tree, ("line_comment",)):
         text = source[node.start_byte:node.end_byte]
         if not (text.startswith(b"///") and not text.startswith(b"////")) and not text.startswith(b"//!"):
             continue
@@ -67,12 +67,12 @@ def _doc_lines(source: bytes, root: Node) -> list[list[tuple[int, int]]]:
     return runs
 
 
-def snippets(source: bytes, root: Node) -> list[Snippet]:
+def snippets(source: bytes, tree: Tree) -> list[Snippet]:
     """The Rust code blocks of the file's doc comments."""
     if b"```" not in source:
         return []
     found = []
-    for run in _doc_lines(source, root):
+    for run in _doc_lines(source, tree):
         inside, lines = False, []
         for start, end in run:
             content_start = start + 1 if source[start:start + 1] == b" " else start
@@ -96,7 +96,7 @@ def snippets(source: bytes, root: Node) -> list[Snippet]:
                 line_start = source.rfind(b"\n", 0, start) + 1
                 lines.append(SnippetLine(content_start, end, source[line_start:content_start]))
         # an unclosed fence is not a block rustdoc compiles: dropped
-    return found + attribute_snippets(source, root)
+    return found + attribute_snippets(source, tree)
 
 
 def markdown_snippets(source: bytes) -> list[Snippet]:
@@ -135,11 +135,11 @@ def _fenced(source: bytes, begin: int, finish: int, bare_is_rust: bool, forbidde
     return found
 
 
-def attribute_snippets(source: bytes, root: Node) -> list[Snippet]:
+def attribute_snippets(source: bytes, tree: Tree) -> list[Snippet]:
     """The Rust blocks of `#[doc = r#".."#]` and `#[doc = ".."]` strings whose bytes are their text
     (a string with a backslash escape is left alone: its lines are not the file's)."""
     found = []
-    for item in nodes_of_kinds(root, ("attribute_item", "inner_attribute_item")):
+    for item in tree_nodes(tree, ("attribute_item", "inner_attribute_item")):
         attribute = next((c for c in item.named_children if c.type == "attribute"), None)
         value = attribute.child_by_field_name("value") if attribute is not None else None
         path = attribute.named_children[0] if attribute is not None and attribute.named_children else None

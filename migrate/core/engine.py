@@ -270,7 +270,7 @@ def _doc_examples(project: Project, current: dict[Path, bytes], results: dict[Pa
         if not any(c.info.triggered_by(data) for c in readers):
             continue  # no example in it can concern a codemod that acts in this crate: not parsed
         edits, ids = [], []
-        found = docs.markdown_snippets(data) if path.suffix == ".md" else docs.snippets(data, syntax.parse(data).root_node)
+        found = docs.markdown_snippets(data) if path.suffix == ".md" else docs.snippets(data, syntax.parse(data))
         for snippet in found:
             shown = [c for c in readers if not c.info.triggers or c.info.triggered_by(snippet.text)]
             if not shown:

@@ -123,6 +123,30 @@ def nodes_of_kinds(root: Node, kinds: tuple[str, ...]) -> list[Node]:
     return sorted(nodes, key=lambda n: (n.start_byte, -n.end_byte))
 
 
+# The kinds codemods ask for over whole files. A query costs about the same whatever it asks
+# for (its walk of the tree is the cost), so these share one query per tree, kept for the run.
+_SHARED_KINDS = frozenset({
+    "use_declaration", "struct_item", "enum_item", "type_item", "union_item", "trait_item", "impl_item",
+    "function_item", "function_signature_item", "mod_item", "field_declaration", "let_declaration",
+    "call_expression", "macro_definition", "macro_invocation", "token_tree", "line_comment",
+    "attribute_item", "inner_attribute_item"})
+_SHARED_QUERY: list[Query] = []
+_SHARED: dict[int, tuple[Tree, dict[str, list[Node]]]] = run_cache()  # id(tree) -> (the tree, its nodes by kind)
+
+
+def tree_nodes(tree: Tree, kinds: tuple[str, ...]) -> list[Node]:
+    """`nodes_of_kinds` over a whole tree: for the shared kinds, from the tree's one query."""
+    if not _SHARED_KINDS.issuperset(kinds):
+        return nodes_of_kinds(tree.root_node, kinds)
+    entry = _SHARED.get(id(tree))
+    if entry is None:  # (the entry holds the tree: its id names no other while the entry lives)
+        if not _SHARED_QUERY:
+            _SHARED_QUERY.append(Query(RUST, " ".join(f"({k}) @{k}" for k in sorted(_SHARED_KINDS))))
+        entry = _SHARED[id(tree)] = (tree, QueryCursor(_SHARED_QUERY[0]).captures(tree.root_node))
+    found = [node for kind in kinds for node in entry[1].get(kind, ())]
+    return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
+
+
 def text(source: bytes, node: Node) -> str:
     return source[node.start_byte : node.end_byte].decode("utf-8")
 
