@@ -57,8 +57,10 @@ Fix safety
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 from tree_sitter import Node
 
@@ -100,10 +102,18 @@ _RESULT_SUFFIXES = {"ok", "unwrap", "expect"}
 _COMMENTS = ("line_comment", "block_comment")
 
 
-@dataclass
 class Facts:
-    # GILOnceCell's, PyOnceLock's: a cell type is its index here
-    inventories: tuple[CellInventory, CellInventory]
+    """The cells of the snapshot the scan saw, built when a transform first meets a clone to
+    decide (a pass that meets none, as the one after the first usually does, builds nothing)."""
+
+    def __init__(self, build: Callable[[], tuple[CellInventory, CellInventory]]):
+        self._build = build
+        self._cell_types: dict[Path, dict[tuple[int, int], int]] = {}
+
+    @cached_property
+    def inventories(self) -> tuple[CellInventory, CellInventory]:
+        """GILOnceCell's, PyOnceLock's: a cell type is its index here."""
+        return self._build()
 
     def source(self, ctx: Context, get: _Get, kind: int | None) -> tuple[set[int], bool, str | None]:
         """What the declarations say of the cell read by `get`: (its cell types, whether it holds
@@ -147,11 +157,13 @@ class Facts:
         """Span -> cell type, for the nodes spelling a cell type in this file (paths and aliases too).
 
         Spans, not node ids: the scan's tree and this file's may be two parses of the same bytes."""
-        spans = {}
-        for kind, inv in enumerate(self.inventories):
-            cells = inv.files.get(ctx.path)
-            if cells is not None:
-                spans.update(((ref.node.start_byte, ref.node.end_byte), kind) for ref in cells.refs.refs)
+        spans = self._cell_types.get(ctx.path)
+        if spans is None:
+            spans = self._cell_types[ctx.path] = {}
+            for kind, inv in enumerate(self.inventories):
+                cells = inv.files.get(ctx.path)
+                if cells is not None:
+                    spans.update(((ref.node.start_byte, ref.node.end_byte), kind) for ref in cells.refs.refs)
         return spans
 
 
@@ -400,8 +412,9 @@ def _cell_type(node: Node | None, cell_types: dict[tuple[int, int], int]) -> tup
     return (cell_types.get((node.start_byte, node.end_byte)), None) if node is not None else (None, None)
 
 
-def _new_cell(source: bytes, let: Node, cell_types: dict[tuple[int, int], int]) -> _NewCell | None:
-    """The let, if it makes an empty cell: `X::new()`, `X::default()`, `Default::default()`."""
+def _empty_value(source: bytes, let: Node) -> tuple[str, Node, Node] | None:
+    """(name, call, its function) when the let is shaped like one making an empty cell: `let NAME
+    = X::new()`, `X::default()`, `Default::default()` (whether X is a cell is not looked at)."""
     pattern = let.child_by_field_name("pattern")
     if pattern is not None and pattern.type == "mut_pattern":
         pattern = pattern.named_children[0]
@@ -412,15 +425,21 @@ def _new_cell(source: bytes, let: Node, cell_types: dict[tuple[int, int], int]) 
     args = value.child_by_field_name("arguments")
     if function is None or args is None or function.type != "scoped_identifier" or args.named_child_count:
         return None
+    if rust.text(source, function) != "Default::default" and rust.text(source, function.child_by_field_name("name")) not in ("new", "default"):
+        return None
+    return rust.text(source, pattern), value, function
+
+
+def _new_cell(source: bytes, let: Node, empty: tuple[str, Node, Node], cell_types: dict[tuple[int, int], int]) -> _NewCell | None:
+    """The let, if it makes an empty cell (`empty`: what _empty_value found in it)."""
+    name, value, function = empty
     kind, content = _cell_type(let.child_by_field_name("type"), cell_types)
     if rust.text(source, function) != "Default::default":
-        if rust.text(source, function.child_by_field_name("name")) not in ("new", "default"):
-            return None
         built, turbofish = _cell_type(function.child_by_field_name("path"), cell_types)
         if built is None or (kind is not None and kind != built):
             return None
         kind, content = built, content or turbofish
-    return _NewCell(rust.text(source, pattern), value, kind, content)
+    return _NewCell(name, value, kind, content)
 
 
 def _mentions(source: bytes, node: Node, name: str) -> bool:
@@ -493,27 +512,30 @@ class CloneRefCodemod(Codemod):
     def scan(self, snapshot: Snapshot) -> Facts | None:
         if not any(_may_clone(snapshot.contents[p]) for p in snapshot.rust_files()):
             return None  # no file can hold a manual clone: no cell needs looking up
-        return Facts((build_inventory(snapshot, GIL_ONCE_CELL), build_inventory(snapshot, PY_ONCE_LOCK)))
+        seen = replace(snapshot, contents=dict(snapshot.contents))  # the transforms edit the snapshot's own
+        return Facts(lambda: (build_inventory(seen, GIL_ONCE_CELL), build_inventory(seen, PY_ONCE_LOCK)))
 
     def transform(self, ctx: Context) -> None:
         if not _may_clone(ctx.source):
             return
         facts: Facts = ctx.facts
-        cell_types = facts.cell_type_refs(ctx)
         for node in rust.tree_nodes(ctx.tree, ("let_declaration", "call_expression")):
             if rust.in_macro(node) is not None:
                 continue  # inside a macro: token trees, nothing there is an expression we could edit
             if node.type == "let_declaration":
-                self._statement_form(ctx, facts, node, cell_types)
+                self._statement_form(ctx, facts, node)
             else:
-                self._expression_form(ctx, facts, node, cell_types)
+                self._expression_form(ctx, facts, node)
 
-    def _statement_form(self, ctx: Context, facts: Facts, let: Node, cell_types: dict[tuple[int, int], int]) -> None:
+    # Each form is matched by its shape first: the cell types (the inventories) are looked up only
+    # for a shape that matches.
+    def _statement_form(self, ctx: Context, facts: Facts, let: Node) -> None:
         source = ctx.source
-        cell = _new_cell(source, let, cell_types)
-        fill, fill_attributes = _next_statement(let) if cell is not None else (None, [])
-        get = _fill_statement(source, fill, cell.name) if fill is not None else None
-        if get is None or _mentions(source, get.source_cell, cell.name):
+        empty = _empty_value(source, let)
+        fill, fill_attributes = _next_statement(let) if empty is not None else (None, [])
+        get = _fill_statement(source, fill, empty[0]) if fill is not None else None
+        cell = _new_cell(source, let, empty, facts.cell_type_refs(ctx)) if get is not None else None
+        if cell is None or _mentions(source, get.source_cell, cell.name):
             return  # `c.get(py)` read the new, empty cell: in `let c = c.clone_ref(py)` it would be another
         if _cfgs(source, attributes_before(let)) != _cfgs(source, fill_attributes):
             return  # compiled under other conditions than the `let`, the fill may fill another cell, or none
@@ -527,17 +549,19 @@ class CloneRefCodemod(Codemod):
                 ],
             )
 
-    def _expression_form(self, ctx: Context, facts: Facts, call: Node, cell_types: dict[tuple[int, int], int]) -> None:
+    def _expression_form(self, ctx: Context, facts: Facts, call: Node) -> None:
         function = call.child_by_field_name("function")
         args = call.child_by_field_name("arguments")
         if function is None or function.type != "scoped_identifier" or args is None:
             return
-        kind, content = _cell_type(function.child_by_field_name("path"), cell_types)
-        if kind is None or ctx.text(function.child_by_field_name("name")) != "new":
+        if ctx.text(function.child_by_field_name("name")) != "new":
             return
         values = [c for c in args.named_children if c.type not in _COMMENTS]
         get = _mapped_get(ctx.source, values[0]) if len(values) == 1 else None
-        if get is not None and self._decide(ctx, facts, call, get, kind, content is not None and _is_py(content), content):
+        if get is None:
+            return
+        kind, content = _cell_type(function.child_by_field_name("path"), facts.cell_type_refs(ctx))
+        if kind is not None and self._decide(ctx, facts, call, get, kind, content is not None and _is_py(content), content):
             ctx.fix(f"manual clone of `{ctx.text(get.source_cell)}` -> clone_ref", [Edit(call.start_byte, call.end_byte, _clone(ctx, get))])
 
     @staticmethod

@@ -286,13 +286,16 @@ def _attributed_item(attr_item: Node) -> Node:
     return sibling or attr_item
 
 
-_BLOCKER_KINDS = ("identifier", "type_identifier", "field_identifier", "static_item", "attribute_item")
+_NAME_KINDS = ("identifier", "type_identifier", "field_identifier")
+_BLOCKER_WORDS = rust.as_words((*_GIL_ERA_API, *_GIL_TYPES))
 
 
 def _blockers(source: bytes, tree) -> list[Blocker]:
     found: list[tuple[Blocker, Node]] = []
     type_mentions: dict[str, list[Node]] = {}
-    for node in rust.nodes_of_kinds(tree.root_node, _BLOCKER_KINDS):
+    names = [n for n in rust.spelled(source, tree.root_node, _BLOCKER_WORDS) if n.type in _NAME_KINDS]
+    items = rust.tree_nodes(tree, ("static_item", "attribute_item"))
+    for node in sorted(names + items, key=lambda n: (n.start_byte, -n.end_byte)):
         kind = node.type
         if kind in ("identifier", "type_identifier"):
             written = rust.text(source, node)

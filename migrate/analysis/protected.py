@@ -246,9 +246,10 @@ def build_facts(snapshot: Snapshot) -> Facts:
             if path in keyed and path not in facts.files:
                 facts.files[path] = FileScan(path, names.index[path], FileRefs(), {})
         facts.files = {p: facts.files[p] for p in snapshot.rust_files() if p in facts.files}  # file order
+    kinds = _KeyKinds.of(facts)  # the declarations are all known now: what kind of name each key is
     for path, scan in facts.files.items():
         if scan.refs.refs or facts.keys:
-            _collect_mentions(facts, path, snapshot.contents[path], scan)
+            _collect_mentions(facts, kinds, path, snapshot.contents[path], scan)
     for protected in facts.keys.values():
         _validate(protected, snapshot)
         _check_scope(protected, snapshot)
@@ -459,16 +460,31 @@ def _is_tail(block: Node, node: Node) -> bool:
 _MENTION_KINDS = (*rust.TOKEN_GROUPS, "field_identifier", "shorthand_field_identifier", "identifier")
 
 
-def _collect_mentions(facts: Facts, path: Path, source: bytes, scan: FileScan) -> None:
+@dataclass
+class _KeyKinds:
+    """Which keys name fields (with the structs declaring them) and which name values."""
+
+    field_keys: set[str]
+    owners: dict[str, set[str] | None]
+    value_keys: set[str]
+
+    @classmethod
+    def of(cls, facts: Facts) -> "_KeyKinds":
+        keys = facts.keys
+        field_keys = {k for k, p in keys.items() if any(d.item.type == "field_declaration" for d in p.decls)}
+        owners = {k: _declaring_structs(facts.names, keys[k]) for k in field_keys}
+        value_keys = {
+            k for k, p in keys.items() if k not in field_keys or any(d.item.type != "field_declaration" for d in p.decls)
+        }
+        return cls(field_keys, owners, value_keys)
+
+
+def _collect_mentions(facts: Facts, kinds: _KeyKinds, path: Path, source: bytes, scan: FileScan) -> None:
     """Every place a key is named in an expression: accesses, or a reason to hold the key."""
     keys = facts.keys
     if not keys:
         return
-    field_keys = {k for k, p in keys.items() if any(d.item.type == "field_declaration" for d in p.decls)}
-    owners = {k: _declaring_structs(facts.names, keys[k]) for k in field_keys}
-    value_keys = {
-        k for k, p in keys.items() if k not in field_keys or any(d.item.type != "field_declaration" for d in p.decls)
-    }
+    field_keys, owners, value_keys = kinds.field_keys, kinds.owners, kinds.value_keys
     spelled = rust.spelled(source, scan.index.tree.root_node, keys)
     candidates = [n.parent if n.parent.type in rust.TOKEN_GROUPS else n for n in spelled]
     for node in rust.in_source_order(n for n in candidates if n.type in _MENTION_KINDS):

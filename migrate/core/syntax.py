@@ -129,7 +129,7 @@ _SHARED_KINDS = frozenset({
     "use_declaration", "struct_item", "enum_item", "type_item", "union_item", "trait_item", "impl_item",
     "function_item", "function_signature_item", "mod_item", "field_declaration", "let_declaration",
     "call_expression", "macro_definition", "macro_invocation", "token_tree", "line_comment",
-    "attribute_item", "inner_attribute_item"})
+    "attribute_item", "inner_attribute_item", "static_item"})
 _SHARED_QUERY: list[Query] = []
 _SHARED: dict[int, tuple[Tree, dict[str, list[Node]]]] = run_cache()  # id(tree) -> (the tree, its nodes by kind)
 
