@@ -31,6 +31,7 @@ from pyo3_migrate.core.codemod import Snapshot
 
 _COMMENTS = ("line_comment", "block_comment")
 _PY_NAMES = {"Py", "PyObject"}
+_PY_WORDS = frozenset(name.encode() for name in _PY_NAMES)
 _PYO3_CELLS = {"GILOnceCell", "PyOnceLock"}
 _STD_CELLS = {"OnceLock", "OnceCell"}
 _OPAQUE = {"Arc", "Rc", "Weak", "PhantomData"}  # clones of these never clone the Py inside
@@ -299,9 +300,10 @@ def survey(snapshot: Snapshot) -> dict[Path, Survey]:
 
 def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
     sources = {path: snapshot.contents[path] for path in paths}
-    # Only a file that spells `Py` (or an alias of it) can define a `Py` of its own, an alias of
-    # it, or a struct holding one: those are read now; other structs when a clone site asks.
-    spelling_py = [p for p in paths if b"Py" in sources[p]]
+    # Only a file that spells `Py` or `PyObject` as a word (or an alias of them) can define one of
+    # its own, an alias of it, or a struct holding one (a type's kind is read off the names written
+    # in it): those are read now; other structs when a clone site asks.
+    spelling_py = [p for p in paths if not _PY_WORDS.isdisjoint(rust.words(sources[p]))]
     types = _Types()
     for path in spelling_py:
         source = sources[path]
@@ -318,8 +320,8 @@ def _survey(snapshot: Snapshot, paths: list[Path]) -> Survey:
                     name = item.child_by_field_name("name")
                     if name is not None and types.kind(source, item.child_by_field_name("type")) == PY:
                         types.py_aliases.add(rust.text(source, name))
-        aliases = {a.encode() for a in types.py_aliases}
-        holding = [p for p in paths if b"Py" in sources[p] or not aliases.isdisjoint(rust.words(sources[p]))]
+        words = _PY_WORDS | {a.encode() for a in types.py_aliases}
+        holding = [p for p in paths if not words.isdisjoint(rust.words(sources[p]))]
     structs = _StructDefs(paths, sources, types)
     py_field_names: dict[str, set[str]] = {}
     for path in holding:
