@@ -425,12 +425,14 @@ def _empty_value(source: bytes, let: Node) -> tuple[str, Node, Node] | None:
     args = value.child_by_field_name("arguments")
     if function is None or args is None or function.type != "scoped_identifier" or args.named_child_count:
         return None
-    if rust.text(source, function) != "Default::default" and rust.text(source, function.child_by_field_name("name")) not in ("new", "default"):
+    named = rust.text(source, function.child_by_field_name("name"))
+    if rust.text(source, function) != "Default::default" and named not in ("new", "default"):
         return None
     return rust.text(source, pattern), value, function
 
 
-def _new_cell(source: bytes, let: Node, empty: tuple[str, Node, Node], cell_types: dict[tuple[int, int], int]) -> _NewCell | None:
+def _new_cell(source: bytes, let: Node, empty: tuple[str, Node, Node],
+              cell_types: dict[tuple[int, int], int]) -> _NewCell | None:
     """The let, if it makes an empty cell (`empty`: what _empty_value found in it)."""
     name, value, function = empty
     kind, content = _cell_type(let.child_by_field_name("type"), cell_types)

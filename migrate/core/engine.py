@@ -182,7 +182,8 @@ def _say_why_held(project: Project, results: list[FileResult], holding: list[Fin
             result.findings.insert(0, Finding("manifest", manifest, line, 1, message))
 
 
-def check_inputs(project: Project, contents: dict[Path, bytes], codemods: list[Codemod], options: Options) -> dict[Path, str]:
+def check_inputs(project: Project, contents: dict[Path, bytes], codemods: list[Codemod],
+                 options: Options) -> dict[Path, str]:
     """Parse, up front and kept for the run, every input some codemod will read; the ones that
     cannot be worked on, with why. A Rust file no codemod of its crate can act on is not parsed
     (how it is written cannot matter); the Python side waits for the codemod that reads it. This

@@ -6,6 +6,7 @@ error, walk a tree, query nodes by kind. Everything else about Rust lives in the
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 import tree_sitter_rust
@@ -130,8 +131,12 @@ _SHARED_KINDS = frozenset({
     "function_item", "function_signature_item", "mod_item", "field_declaration", "let_declaration",
     "call_expression", "macro_definition", "macro_invocation", "token_tree", "line_comment",
     "attribute_item", "inner_attribute_item", "static_item"})
-_SHARED_QUERY: list[Query] = []
 _SHARED: dict[int, tuple[Tree, dict[str, list[Node]]]] = run_cache()  # id(tree) -> (the tree, its nodes by kind)
+
+
+@functools.cache
+def _shared_query() -> Query:
+    return Query(RUST, " ".join(f"({kind}) @{kind}" for kind in sorted(_SHARED_KINDS)))
 
 
 def tree_nodes(tree: Tree, kinds: tuple[str, ...]) -> list[Node]:
@@ -140,9 +145,7 @@ def tree_nodes(tree: Tree, kinds: tuple[str, ...]) -> list[Node]:
         return nodes_of_kinds(tree.root_node, kinds)
     entry = _SHARED.get(id(tree))
     if entry is None:  # (the entry holds the tree: its id names no other while the entry lives)
-        if not _SHARED_QUERY:
-            _SHARED_QUERY.append(Query(RUST, " ".join(f"({k}) @{k}" for k in sorted(_SHARED_KINDS))))
-        entry = _SHARED[id(tree)] = (tree, QueryCursor(_SHARED_QUERY[0]).captures(tree.root_node))
+        entry = _SHARED[id(tree)] = (tree, QueryCursor(_shared_query()).captures(tree.root_node))
     found = [node for kind in kinds for node in entry[1].get(kind, ())]
     return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
 
