@@ -40,6 +40,7 @@ Fix safety
 
 from __future__ import annotations
 
+import ast
 import configparser
 import re
 import tomllib
@@ -53,6 +54,7 @@ from pyo3_migrate.analysis.pyside import (
     explains_workaround,
     gil_off_setting,
     ignores_gil_warning,
+    is_gil_warning,
 )
 from pyo3_migrate.core import pysyntax
 from pyo3_migrate.core.codemod import Context
@@ -71,6 +73,66 @@ def _may_matter(source: bytes) -> bool:
     """Whether a file can hold a workaround; one that cannot is never parsed (a test that only
     talks about the GIL, say)."""
     return any(word in source for word in _WORDS) or (b"GIL" in source and b"enabled" in source)
+
+
+# ------------------------------------------------------------------ the closer look, before libcst
+
+
+def _may_hold(source: bytes) -> bool:
+    """Whether the libcst pass can find anything in a file that spells a workaround's words: a
+    cheaper look with the standard library's parser (libcst's import and trees cost far more), a
+    superset of what pyidioms recognises: a warning filter or mark naming the GIL warning, an
+    environment setting or dict key `PYTHON_GIL`, a skip or branch whose condition asks whether
+    the GIL is on (a call of `_is_gil_enabled`, `get_config_var`, `getattr(..)()`, or a module
+    name bound to one). A file it cannot parse goes to libcst, which says why."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return True
+    asking = {t.id for node in tree.body if isinstance(node, ast.Assign) and _asks(node.value, set())
+              for t in node.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.If, ast.IfExp)) and _asks(node.test, asking):
+            return True
+        if isinstance(node, ast.Call) and _workaround_call(node, asking):
+            return True
+        if isinstance(node, ast.Subscript) and _is_gil_key(node.slice):
+            return True
+        if isinstance(node, ast.Dict) and any(_is_gil_key(k) for k in node.keys if k is not None):
+            return True
+    return False
+
+
+def _last_name(node: ast.AST) -> str:
+    return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+
+
+def _asks(node: ast.AST, names: set[str]) -> bool:
+    """Whether an expression may ask whether the GIL is on."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Name) and inner.id in names:
+            return True
+        if isinstance(inner, ast.Call) and (isinstance(inner.func, ast.Call) or _last_name(inner.func).endswith(
+                ("_is_gil_enabled", "get_config_var"))):
+            return True
+    return False
+
+
+def _workaround_call(call: ast.Call, asking: set[str]) -> bool:
+    name = _last_name(call.func)
+    values = [*call.args, *(k.value for k in call.keywords)]
+    if name == "filterwarnings":
+        return any(isinstance(v, ast.Constant) and isinstance(v.value, str)
+                   and (is_gil_warning(v.value) or ignores_gil_warning(v.value)) for v in values)
+    if name == "skipif":
+        return any(_asks(v, asking) for v in values)
+    if name.endswith(("setdefault", "putenv", "setenv")):
+        return any(_is_gil_key(v) for v in values)
+    return False
+
+
+def _is_gil_key(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() == "PYTHON_GIL"
 
 
 def _goes(facts: SideFacts, kind: str, text: str) -> bool:
@@ -196,6 +258,8 @@ class PyGilWorkaroundsCodemod(SideCodemod):
             self._settings(ctx, facts)
 
     def _python(self, ctx: Context, facts: SideFacts) -> None:
+        if not _may_hold(ctx.source):
+            return
         from pyo3_migrate.analysis import pyedit, pyidioms  # libcst: imported by runs that parse Python
 
         try:
