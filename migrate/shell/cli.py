@@ -16,19 +16,8 @@ from typing import Annotated, Optional
 
 import typer
 import typer.core
-from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Column, Table
 from rich.text import Text
 
 from pyo3_migrate import codemods
@@ -47,7 +36,6 @@ from pyo3_migrate.shell.config import ConfigError
 from pyo3_migrate.shell.config import load as load_config
 from pyo3_migrate.shell.runner import RunResult, migrate_paths, write_changes
 from pyo3_migrate.shell.start import version
-from pyo3_migrate.shell.verify import deprecations_as_findings, verify_written
 
 class _Commands(typer.core.TyperGroup):
     """Commands, with "did you mean" for a misspelled one."""
@@ -283,6 +271,8 @@ def _run_all(paths: list[Path], ids, options: engine.Options, jobs: int | None =
     jobs = jobs or os.cpu_count() or 1
     if quiet or not err.is_terminal:
         return migrate_paths(paths, selected, options, jobs)
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn  # a terminal's
+
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         tasks = {p: bar.add_task(str(p), total=len(selected)) for p in paths}
@@ -495,6 +485,8 @@ def _verify(result: RunResult, ids, options: engine.Options, retry: bool = True)
     migrated again with the codemods whose edits the compiler's errors point at only reporting
     (their findings hold the requirement below what they would have removed), and checked again.
     A crate that fails that too stays as it was, and becomes an error line (exit 2)."""
+    from pyo3_migrate.shell.verify import deprecations_as_findings, verify_written  # cargo: --verify only
+
     failed = []
     for outcome in verify_written(result):
         if outcome.check.ok:
@@ -627,6 +619,9 @@ def batch(
         raise _fail(str(exc)) from None
     settings = batching.Settings(out.resolve(), apply_changes, branch, one_commit, push, force, version(), verify, timeout)
     finished: list = []
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) \
         if err.is_terminal and not quiet else None
@@ -662,6 +657,9 @@ def batch(
 @app.command("list")
 def list_codemods() -> None:
     """List the codemods, in the order they run."""
+    from rich import box
+    from rich.table import Column, Table
+
     # ids are what people type next: never cut; summaries fold instead of ending in an ellipsis
     table = Table(Column("id", no_wrap=True), "files", "safety", "targets", Column("summary", overflow="fold"),
                   box=box.SIMPLE_HEAD)

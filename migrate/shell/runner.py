@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import fnmatch
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -172,6 +171,8 @@ def migrate_paths(paths: list[Path], codemods: list[Codemod], options: engine.Op
             migrate_path(p, codemods, options, (lambda d, t, label, p=p: progress(p, d, t, label)) if progress else None)
             for p in paths
         ]
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # (its import costs a one-project run)
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
         futures = {pool.submit(migrate_path, p, codemods, options): p for p in paths}
         for future in as_completed(futures):
