@@ -55,7 +55,7 @@ from pyo3_migrate.analysis.attributes import (
 )
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import V0_28, Version
+from pyo3_migrate.core.version import V0_28, V0_30
 
 INFO = CodemodInfo(
     id="from-py-object",
@@ -67,13 +67,13 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
     triggers=("pyclass",),
-    removes_at=Version(0, 30),
+    removes_at=V0_30,
 )
 
 OPTION = "from_py_object"
 SKIP = "skip_from_py_object"
 CHOICES = {OPTION, SKIP}  # either one is a person's decision
-DEFAULT_SKIPS = Version(0, 30)  # 0.30: no FromPyObject unless asked, and `skip_from_py_object` deprecated
+DEFAULT_SKIPS = V0_30  # 0.30: no FromPyObject unless asked, and `skip_from_py_object` deprecated
 _PYO3_PREFIXES = {(), ("pyo3",), ("pyo3", "prelude")}
 _CLASS_ITEMS = ("struct_item", "enum_item")
 

@@ -32,9 +32,7 @@ from tree_sitter import Node
 from pyo3_migrate.analysis import rust
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import Version
-
-V0_30 = Version(0, 30)
+from pyo3_migrate.core.version import V0_30
 
 INFO = CodemodInfo(
     id="numpy-fields",

@@ -113,10 +113,9 @@ from pyo3_migrate.analysis.tokens import last_segment
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Edit, Safety
 from pyo3_migrate.core.project import Crate, Project
-from pyo3_migrate.core.version import V0_22_3, V0_26, Version
+from pyo3_migrate.core.version import V0_22, V0_22_3, V0_26
 
 _COMMENTS = ("line_comment", "block_comment")
-V0_22 = Version(0, 22)
 
 INFO = CodemodInfo(
     id="py-clone",

@@ -42,9 +42,7 @@ from pyo3_migrate.analysis.pytypes import survey
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context, Snapshot
 from pyo3_migrate.core.model import Safety, minimal_edit
 from pyo3_migrate.core.project import Crate
-from pyo3_migrate.core.version import Version
-
-V0_22 = Version(0, 22)
+from pyo3_migrate.core.version import V0_22
 
 
 class PyCloneFeatureCodemod(Codemod):

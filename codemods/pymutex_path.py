@@ -32,7 +32,7 @@ from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.rust import FileIndex
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import Version
+from pyo3_migrate.core.version import V0_30
 
 INFO = CodemodInfo(
     id="pymutex-path",
@@ -40,7 +40,7 @@ INFO = CodemodInfo(
             "methods reported (>= 0.30)",
     language="rust",
     safety=Safety.SAFE,
-    min_target=Version(0, 30),
+    min_target=V0_30,
     max_target=None,
     guide=f"{GUIDE}#from-029-to-030",
     docs=__doc__.strip(),

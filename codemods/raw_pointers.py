@@ -31,19 +31,19 @@ from pyo3_migrate.analysis.names import is_pyo3_name, pyo3_spelling
 from pyo3_migrate.analysis.rust import FileIndex
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import Version
+from pyo3_migrate.core.version import V0_28, V0_30
 
 INFO = CodemodInfo(
     id="raw-pointers",
     summary="`Py::from_owned_ptr`/`from_borrowed_ptr` (and `_or_opt`/`_or_err`) -> `Bound::..` + `.unbind()` (>= 0.28)",
     language="rust",
     safety=Safety.SAFE,
-    min_target=Version(0, 28),
+    min_target=V0_28,
     max_target=None,
     guide=f"{GUIDE}#from-027-to-028",
     docs=__doc__.strip(),
     triggers=("from_owned_ptr", "from_borrowed_ptr"),
-    removes_at=Version(0, 30),
+    removes_at=V0_30,
 )
 
 CONSTRUCTORS = {"from_owned_ptr": "", "from_borrowed_ptr": "", "from_owned_ptr_or_opt": "map",

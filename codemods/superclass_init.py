@@ -33,14 +33,14 @@ from pyo3_migrate.analysis.names import pyo3_spelling
 from pyo3_migrate.analysis.rust import FileIndex
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import Version
+from pyo3_migrate.core.version import V0_29
 
 INFO = CodemodInfo(
     id="superclass-init",
     summary="a `#[new]` returning `(Self, Base)` -> `PyClassInitializer::from(base).add_subclass(..)` (>= 0.29)",
     language="rust",
     safety=Safety.SAFE,
-    min_target=Version(0, 29),
+    min_target=V0_29,
     max_target=None,
     guide=f"{GUIDE}#from-028-to-029",
     docs=__doc__.strip(),

@@ -37,7 +37,7 @@ from pyo3_migrate.analysis import rust
 from pyo3_migrate.analysis.errors import reaches_pyerr
 from pyo3_migrate.core.codemod import GUIDE, Codemod, CodemodInfo, Context
 from pyo3_migrate.core.model import Edit, Safety
-from pyo3_migrate.core.version import V0_28, Version
+from pyo3_migrate.core.version import V0_28, V0_29
 
 INFO = CodemodInfo(
     id="utf8-error",
@@ -49,7 +49,7 @@ INFO = CodemodInfo(
     guide=f"{GUIDE}#from-028-to-029",
     docs=__doc__.strip(),
     triggers=("from_utf8", "from_utf16"),
-    removes_at=Version(0, 29),
+    removes_at=V0_29,
 )
 
 # The decoding functions whose error type lost its `From` impl for `PyErr` (written paths' tails).

@@ -104,6 +104,7 @@ def is_comparator(text: str) -> bool:
     return bool(COMPARATOR.match(text))
 
 
+V0_22 = Version(0, 22)
 V0_22_3 = Version(0, 22, 3)
 V0_23 = Version(0, 23)
 V0_24 = Version(0, 24)
@@ -112,3 +113,4 @@ V0_26 = Version(0, 26)
 V0_27 = Version(0, 27)
 V0_28 = Version(0, 28)
 V0_29 = Version(0, 29)
+V0_30 = Version(0, 30)
